@@ -1,0 +1,34 @@
+# Two commands for a fresh clone:  `make run` (the main job) and `make test` (the test suite).
+# Both create .venv when missing and install the pinned CPU build of torch before the project,
+# because a bare `torch` requirement would pull a multi-GB CUDA build.
+# Elsewhere, pass the CPU index:  make run TORCH_INDEX=https://download.pytorch.org/whl/cpu
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX ?=
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/stance validate annotations/
+	$(BIN)/stance stats annotations/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipeline tests
+	$(BIN)/ruff format --check pipeline tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

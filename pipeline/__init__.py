@@ -1,0 +1,9 @@
+"""Stance toward talks in news passages: accept, reject, conditional or none.
+
+Public API only; importing the package loads no model and no heavy dependency.
+"""
+
+from pipeline.labels import LABEL_DEFINITIONS, LABELS
+
+__all__ = ["LABELS", "LABEL_DEFINITIONS"]
+__version__ = "0.1.0"

@@ -1,0 +1,28 @@
+"""The shipped corpus: valid, and large and varied enough to train and test on."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from conftest import REPO
+
+from pipeline.annotations import validate
+
+
+def test_shipped_annotations_validate_and_meet_the_counts():
+    records, problems = validate([REPO / "annotations"])
+    assert [str(p) for p in problems] == []
+    statements = [r.statement for r in records]
+    authored = [s for s in statements if s.source == "authored"]
+    seeds = [s for s in statements if s.source != "authored"]
+    assert len(authored) >= 800
+    per_label = Counter(s.label for s in authored)
+    assert min(per_label[label] for label in ("accept", "reject", "conditional", "none")) >= 150
+    outside = sum(1 for s in authored if s.conflict != "Afghanistan")
+    assert outside >= len(authored) / 2
+    assert {s.source for s in seeds} == {
+        p.name for p in (REPO / "annotations/sources").glob("*.txt")
+    }
+    for s in statements:
+        assert s.conflict, f"{s.id} has no conflict"
+        assert s.date, f"{s.id} has no date" if s.source == "authored" else True
