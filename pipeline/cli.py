@@ -76,6 +76,59 @@ def stats(paths: tuple[str, ...], as_json: bool) -> None:
         click.echo(format_table(field, table) + "\n")
 
 
+def _overrides(values: tuple[str, ...]) -> dict:
+    from pipeline.config import parse_override
+
+    return dict(parse_override(v) for v in values)
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="YAML run config, e.g. configs/default.yaml.",
+)
+set_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override an existing config key, e.g. --set train.epochs=3 (repeatable).",
+)
+
+
+@cli.command()
+@config_option
+@set_option
+@click.option(
+    "--output", type=click.Path(file_okay=False), help="Run folder [default: models/<run_name>]."
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(config_path: str, overrides: tuple[str, ...], output: str | None, quiet: bool) -> None:
+    """Fine-tune the base model named in the config; write models/<run>/model-best/."""
+    from pipeline.config import load_config
+    from pipeline.training import train as run_training
+
+    try:
+        config = load_config(config_path, _overrides(overrides))
+        result = run_training(config, output_dir=output, progress=not quiet)
+    except PipelineError as error:
+        _fail(error)
+    test = result.metrics["test"]
+    click.echo(f"model: {result.model_dir}")
+    click.echo(
+        f"test macro-F1: {test['macro_f1']:.3f}  accuracy: {test['accuracy']:.3f}  "
+        f"(n={test['n']}, best epoch {result.meta['training']['best_epoch']}, "
+        f"{result.meta['training']['seconds']} s)"
+    )
+    for label, scores in test["per_class"].items():
+        click.echo(
+            f"  {label:<12} P {scores['precision']:.3f}  R {scores['recall']:.3f}  "
+            f"F1 {scores['f1']:.3f}  n={scores['support']}"
+        )
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="stance")

@@ -1,0 +1,152 @@
+"""Typed run configuration: one YAML file is the whole truth about a run.
+
+Every key has one default here. Unknown keys and wrong types fail at load time with the dotted
+key named; command-line overrides may only set keys that exist. The resolved config (defaults
+filled in, overrides applied) is saved with every model and report.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Section):
+    """Which annotations to use and how to split them."""
+
+    paths: list[str] = Field(default=["annotations/"], min_length=1)
+    split: Literal["group", "chronological"] = "group"
+    dev_fraction: float = Field(default=0.1, gt=0, lt=0.5)
+    test_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+
+
+class ModelConfig(_Section):
+    """The pretrained encoder to fine-tune and how much text it sees at once."""
+
+    base_model: str = "all-MiniLM-L6-v2"
+    max_length: int = Field(default=128, ge=16, le=512)
+    window_stride: int = Field(default=32, ge=0)
+
+
+class TrainConfig(_Section):
+    """The fine-tuning loop."""
+
+    epochs: int = Field(default=8, ge=1)
+    batch_size: int = Field(default=16, ge=1)
+    learning_rate: float = Field(default=5e-5, gt=0)
+    weight_decay: float = Field(default=0.01, ge=0)
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+    max_grad_norm: float = Field(default=1.0, gt=0)
+    class_weighting: Literal["balanced", "none"] = "balanced"
+    early_stopping_patience: int = Field(default=3, ge=1)
+    min_examples_per_label: int = Field(default=10, ge=1)
+    eval_batch_size: int = Field(default=64, ge=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class Config(_Section):
+    """A whole run: data, model, training. The seed makes CPU runs repeatable."""
+
+    seed: int = 13
+    run_name: str = Field(default="default", pattern=r"^[A-Za-z0-9_.-]+$")
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+
+
+def _format_validation_error(error: ValidationError, origin: str) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        lines.append(f"{origin}: {key}: {message}")
+    return "\n".join(lines)
+
+
+def _known_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    keys = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys.extend(_known_keys(annotation, f"{prefix}{name}."))
+        else:
+            keys.append(f"{prefix}{name}")
+    return keys
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`train.epochs=3` -> ("train.epochs", 3); the value is parsed as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r}: expected KEY=VALUE, e.g. train.epochs=3")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {text!r}: value is not valid YAML ({exc})") from None
+    return key.strip(), value
+
+
+def apply_overrides(data: dict, overrides: dict[str, Any]) -> dict:
+    """Return a copy of `data` with dotted-key overrides applied; only existing keys may be set.
+
+    Raises:
+        ConfigError: the key does not exist in the schema.
+    """
+    known = set(_known_keys(Config))
+    result = copy.deepcopy(data)
+    for key, value in overrides.items():
+        if key not in known:
+            raise ConfigError(
+                f"override {key}: unknown key (known keys: {', '.join(sorted(known))})"
+            )
+        node = result
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {key}: {part} is not a section")
+        node[last] = value
+    return result
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
+    """Load and validate a YAML config, applying dotted-key overrides.
+
+    Raises:
+        ConfigError: the file is missing or not YAML, or a key is unknown or of the wrong type
+            (the message names the file and the dotted key).
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    merged = apply_overrides(raw, overrides or {})
+    try:
+        return Config.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, str(path))) from None
+
+
+def config_to_dict(config: Config) -> dict:
+    """The resolved config as plain data, for YAML/JSON output."""
+    return config.model_dump(mode="json")
+
+
+def dump_config(config: Config, path: str | Path) -> None:
+    """Write the resolved config as YAML (it loads back to an equal Config)."""
+    Path(path).write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False), encoding="utf-8")

@@ -1,0 +1,340 @@
+"""Fine-tune a pretrained encoder for stance classification: one readable loop, top to bottom.
+
+`train(config)` loads and splits the annotations, fine-tunes with a class-weighted loss, linear
+warmup and decay, gradient clipping and early stopping on dev macro-F1, restores the best epoch,
+fits a temperature on dev, scores dev and test, and writes a self-describing model folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import random
+import resource
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.annotations import Statement, hash_files, load_statements
+from pipeline.base_models import resolve_base_model
+from pipeline.calibration import fit_temperature
+from pipeline.classifier import StanceClassifier, pick_device, softmax
+from pipeline.config import Config, config_to_dict, dump_config
+from pipeline.errors import DataError
+from pipeline.labels import LABELS
+from pipeline.metrics import classification_metrics, expected_calibration_error
+from pipeline.model_card import write_model_card
+from pipeline.provenance import package_versions, utc_now
+from pipeline.splits import Split, make_split
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where the model went and how it scored."""
+
+    model_dir: Path
+    metrics: dict
+    meta: dict
+    classifier: StanceClassifier
+
+
+def set_seed(seed: int) -> None:
+    """Seed every random number generator the loop uses, so CPU runs repeat exactly."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+
+
+def check_label_counts(split: Split, minimum: int) -> None:
+    """Refuse to train when a label is too rare in train, or absent from dev.
+
+    Raises:
+        DataError: naming the label, its count and the config key that sets the minimum.
+    """
+    counts = Counter(s.label for s in split.train)
+    too_few = [
+        f"{label!r} has {counts.get(label, 0)}"
+        for label in LABELS
+        if counts.get(label, 0) < minimum
+    ]
+    if too_few:
+        raise DataError(
+            f"too few training examples: {'; '.join(too_few)} "
+            f"(need at least {minimum} per label, train.min_examples_per_label); "
+            "add annotations or lower the minimum"
+        )
+    missing_dev = [label for label in LABELS if label not in {s.label for s in split.dev}]
+    if missing_dev:
+        raise DataError(
+            f"dev split has no examples of {', '.join(missing_dev)}; "
+            "early stopping needs every label in dev (add annotations or "
+            "raise data.dev_fraction)"
+        )
+
+
+def class_weights(statements: list[Statement]) -> list[float]:
+    """Balanced weights n / (k * count): rare labels count as much as common ones in the loss."""
+    counts = Counter(s.label for s in statements)
+    total = len(statements)
+    return [total / (len(LABELS) * counts[label]) for label in LABELS]
+
+
+def _gold_index(statements: list[Statement]) -> np.ndarray:
+    return np.asarray([LABELS.index(s.label) for s in statements])
+
+
+def _evaluate(classifier: StanceClassifier, statements: list[Statement]) -> tuple[dict, np.ndarray]:
+    """Macro-F1 and friends for a list of gold statements, plus the raw probabilities."""
+    texts = [s.text for s in statements]
+    probabilities = classifier.predict_proba(texts)
+    predicted = [LABELS[i] for i in probabilities.argmax(axis=1)]
+    metrics = classification_metrics([s.label for s in statements], predicted, LABELS)
+    metrics["ece"] = expected_calibration_error(probabilities, _gold_index(statements))
+    return metrics, probabilities
+
+
+def _mean_log_loss(logits: np.ndarray, gold: np.ndarray) -> float:
+    probabilities = softmax(logits)
+    return float(-np.log(probabilities[np.arange(len(gold)), gold] + 1e-12).mean())
+
+
+def train(
+    config: Config, output_dir: str | Path | None = None, progress: bool = True
+) -> TrainResult:
+    """Fine-tune `config.model.base_model` on the annotations and write `model-best/`.
+
+    Args:
+        config: a validated run config.
+        output_dir: the run folder; default `models/<run_name>`.
+        progress: show a progress bar with loss and dev macro-F1.
+
+    Returns:
+        TrainResult with the model folder, dev/test metrics and the meta record.
+
+    Raises:
+        DataError: invalid annotations, or too few examples of a label.
+        PipelineError: the base model cannot be found locally.
+    """
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        get_linear_schedule_with_warmup,
+    )
+    from transformers import logging as hf_logging
+
+    started = time.time()
+    run_dir = Path(output_dir) if output_dir else Path("models") / config.run_name
+    cfg_train, cfg_model = config.train, config.model
+
+    # 1. Data: validated statements, a grouped split, and a refusal when a label is too rare.
+    statements = load_statements(config.data.paths)
+    split = make_split(
+        statements,
+        config.data.split,
+        config.seed,
+        config.data.dev_fraction,
+        config.data.test_fraction,
+    )
+    check_label_counts(split, cfg_train.min_examples_per_label)
+    log.info("split sizes %s", split.sizes())
+
+    # 2. Model: the base encoder with a fresh 4-way head; weights from safetensors only.
+    set_seed(config.seed)
+    base = resolve_base_model(cfg_model.base_model)
+    device = pick_device(cfg_train.device)
+    hf_logging.set_verbosity_error()  # the "newly initialized head" notice is expected here
+    hf_logging.disable_progress_bar()
+    tokenizer = AutoTokenizer.from_pretrained(base.path, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base.path,
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+        use_safetensors=True,
+        local_files_only=True,
+    ).to(device)
+
+    # 3. Tensors: tokenise once; pad per batch (dynamic padding) inside the loop.
+    train_encoded = tokenizer(
+        [s.text for s in split.train], truncation=True, max_length=cfg_model.max_length
+    )
+    train_gold = torch.tensor(_gold_index(split.train))
+    generator = torch.Generator().manual_seed(config.seed)
+    batches_per_epoch = -(-len(split.train) // cfg_train.batch_size)
+    total_steps = batches_per_epoch * cfg_train.epochs
+
+    weights = class_weights(split.train) if cfg_train.class_weighting == "balanced" else None
+    loss_fn = torch.nn.CrossEntropyLoss(
+        weight=torch.tensor(weights, dtype=torch.float32, device=device) if weights else None
+    )
+    no_decay = ("bias", "LayerNorm.weight")
+    parameter_groups = [
+        {
+            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "weight_decay": cfg_train.weight_decay,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if n.endswith(no_decay)],
+            "weight_decay": 0.0,
+        },
+    ]
+    optimizer = torch.optim.AdamW(parameter_groups, lr=cfg_train.learning_rate)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(cfg_train.warmup_ratio * total_steps), total_steps
+    )
+    # bf16 autocast on GPUs that support it; plain fp32 on CPU, where it is fastest and exact.
+    use_autocast = device.type == "cuda" and torch.cuda.is_bf16_supported()
+
+    classifier = StanceClassifier(
+        model,
+        tokenizer,
+        LABELS,
+        cfg_model.max_length,
+        cfg_model.window_stride,
+        device=device,
+        max_batch_size=cfg_train.eval_batch_size,
+    )
+    log_rows: list[dict] = []
+    best_f1, best_epoch, best_state, stale = -1.0, 0, None, 0
+    # The bar shows on terminals only; the per-epoch line below also reaches CI logs.
+    bar = tqdm(total=total_steps, desc="train", unit="batch", disable=None if progress else True)
+
+    # 4. The loop: one pass over shuffled batches per epoch, then dev macro-F1 decides.
+    for epoch in range(1, cfg_train.epochs + 1):
+        model.train()
+        epoch_start, running_loss = time.time(), 0.0
+        order = torch.randperm(len(split.train), generator=generator).tolist()
+        for step in range(batches_per_epoch):
+            index = order[step * cfg_train.batch_size : (step + 1) * cfg_train.batch_size]
+            features = tokenizer.pad(
+                {k: [train_encoded[k][i] for i in index] for k in train_encoded},
+                return_tensors="pt",
+            )
+            features = {k: v.to(device) for k, v in features.items()}
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_autocast):
+                logits = model(**features).logits
+            loss = loss_fn(logits.float(), train_gold[index].to(device))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg_train.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            running_loss += loss.item()
+            bar.update(1)
+            bar.set_postfix(
+                epoch=epoch,
+                loss=f"{running_loss / (step + 1):.3f}",
+                dev_f1=f"{max(best_f1, 0):.3f}",
+            )
+
+        model.eval()
+        dev_logits, _ = classifier.window_logits([s.text for s in split.dev])
+        dev_pred = [LABELS[i] for i in dev_logits.argmax(axis=1)]
+        dev_f1 = classification_metrics([s.label for s in split.dev], dev_pred, LABELS)["macro_f1"]
+        seconds = time.time() - epoch_start
+        row = {
+            "epoch": epoch,
+            "train_loss": running_loss / batches_per_epoch,
+            "dev_loss": _mean_log_loss(dev_logits, _gold_index(split.dev)),
+            "dev_macro_f1": dev_f1,
+            "learning_rate": scheduler.get_last_lr()[0],
+            "seconds": round(seconds, 2),
+            "examples_per_second": round(len(split.train) / seconds, 1),
+        }
+        log_rows.append(row)
+        log.info("epoch %s: %s", epoch, row)
+        if dev_f1 > best_f1:
+            best_f1, best_epoch, stale = dev_f1, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= cfg_train.early_stopping_patience:
+                log.info("early stop after epoch %s (best %s)", epoch, best_epoch)
+                break
+        bar.set_postfix(epoch=epoch, loss=f"{row['train_loss']:.3f}", dev_f1=f"{best_f1:.3f}")
+        if progress:
+            tqdm.write(
+                f"epoch {epoch}: train loss {row['train_loss']:.3f}, dev loss "
+                f"{row['dev_loss']:.3f}, dev macro-F1 {dev_f1:.3f}, {seconds:.0f} s"
+            )
+    bar.close()
+
+    # 5. Restore the best epoch, calibrate on dev, then score dev and test once.
+    model.load_state_dict(best_state)
+    model.eval()
+    dev_logits, dev_owners = classifier.window_logits([s.text for s in split.dev])
+    temperature = fit_temperature(dev_logits, _gold_index(split.dev)[dev_owners])
+    uncalibrated = {}
+    for name, part in (("dev", split.dev), ("test", split.test)):
+        uncalibrated[name] = _evaluate(classifier, part)[0]["ece"]
+    classifier.temperature = temperature
+    metrics = {}
+    for name, part in (("dev", split.dev), ("test", split.test)):
+        metrics[name], _ = _evaluate(classifier, part)
+        metrics[name]["ece_before_calibration"] = uncalibrated[name]
+
+    # 6. Write the self-describing model folder atomically (temp folder, then rename).
+    meta = {
+        "labels": list(LABELS),
+        "max_length": cfg_model.max_length,
+        "window_stride": cfg_model.window_stride,
+        "base_model": {"name": base.name, "weights_sha256": base.weights_sha256},
+        "data": {
+            "files": hash_files(config.data.paths),
+            "split_method": config.data.split,
+            "split_sizes": split.sizes(),
+            "label_counts": {
+                name: dict(Counter(s.label for s in part))
+                for name, part in (("train", split.train), ("dev", split.dev), ("test", split.test))
+            },
+        },
+        "seed": config.seed,
+        "created": utc_now(),
+        "versions": package_versions(),
+        "training": {
+            "epochs_run": len(log_rows),
+            "best_epoch": best_epoch,
+            "seconds": round(time.time() - started, 1),
+            "device": str(device),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        },
+        "calibration": {"method": "temperature scaling on dev", "temperature": temperature},
+        "metrics": {
+            name: {"macro_f1": m["macro_f1"], "accuracy": m["accuracy"]}
+            for name, m in metrics.items()
+        },
+        "config": config_to_dict(config),
+    }
+    model_dir = run_dir / "model-best"
+    staging = run_dir / f".model-best.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    dump_config(config, staging / "config.yaml")
+    (staging / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    (staging / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    (staging / "training_log.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in log_rows), encoding="utf-8"
+    )
+    write_model_card(staging / "README.md", meta, metrics)
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    staging.rename(model_dir)
+    return TrainResult(
+        model_dir=model_dir, metrics=metrics, meta=copy.deepcopy(meta), classifier=classifier
+    )
