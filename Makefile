@@ -19,9 +19,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+# The main job: check the corpus, train the default config, compare it with the baselines.
 run: $(STAMP)
 	$(BIN)/stance validate annotations/
 	$(BIN)/stance stats annotations/
+	$(BIN)/stance train --config configs/default.yaml
+	$(BIN)/stance evaluate --config configs/default.yaml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

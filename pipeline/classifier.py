@@ -208,6 +208,42 @@ class StanceClassifier:
         probabilities = self.predict_proba(texts)
         return [self.labels[i] for i in probabilities.argmax(axis=1)]
 
+    def score_articles(
+        self,
+        articles,
+        unit: str = "sentence",
+        window: int = 1,
+        actors_path: str | Path = "configs/actors.yaml",
+    ):
+        """Yield passage records for articles given as dicts (`text`, optional `id`, `title`,
+        `date`, `source`, `url`): the same rows `stance predict` writes.
+
+        A dict without text is logged and skipped.
+        """
+        import logging
+
+        from pipeline.actors import ActorDictionary
+        from pipeline.articles import Document
+        from pipeline.scoring import SegmentOptions, iter_scored_documents
+
+        def documents():
+            for number, article in enumerate(articles):
+                text = article.get("text")
+                if not isinstance(text, str) or not text.strip():
+                    logging.getLogger(__name__).warning(
+                        "article %s has no text; skipped", article.get("id", number)
+                    )
+                    continue
+                yield Document(
+                    doc_id=str(article.get("id", number)),
+                    text=text,
+                    **{k: str(article.get(k) or "") for k in ("title", "date", "source", "url")},
+                )
+
+        yield from iter_scored_documents(
+            self, documents(), SegmentOptions(unit, window), ActorDictionary.from_yaml(actors_path)
+        )
+
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)

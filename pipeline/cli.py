@@ -129,6 +129,238 @@ def train(config_path: str, overrides: tuple[str, ...], output: str | None, quie
         )
 
 
+@cli.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Evaluate this run against its baselines on the config's test split.",
+)
+@set_option
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(file_okay=False),
+    help="Model folder [default with --config: models/<run_name>/model-best].",
+)
+@click.option(
+    "--data",
+    "data_paths",
+    multiple=True,
+    type=click.Path(),
+    help="With --model: score this labelled file in the annotation format.",
+)
+@click.option(
+    "--cv",
+    "cv",
+    is_flag=True,
+    help="Also cross-validate the fine-tuned model (trains one model per fold).",
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False),
+    help="Report folder [default: <evaluate.report_dir>/<run_name>].",
+)
+@click.option("--no-gate", is_flag=True, help="Report only; do not exit 3 when the gate fails.")
+def evaluate(config_path, overrides, model_dir, data_paths, cv, output, no_gate) -> None:
+    """Compare the fine-tuned model with baselines, or score a model on a labelled file.
+
+    \b
+    stance evaluate --config configs/default.yaml
+    stance evaluate --model models/default/model-best --data my_gold.jsonl
+    """
+    from pathlib import Path
+
+    from pipeline.config import load_config
+    from pipeline.evaluation import enforce_gate, evaluate_file, evaluate_run
+    from pipeline.evaluation_report import write_report
+
+    try:
+        if config_path:
+            config = load_config(config_path, _overrides(overrides))
+            model_dir = model_dir or str(Path("models") / config.run_name / "model-best")
+            if not Path(model_dir).exists():
+                raise PipelineError(
+                    f"{model_dir}: no trained model; run "
+                    f"`stance train --config {config_path}` first"
+                )
+            report, scored, statements, baselines = evaluate_run(
+                config, model_dir, cross_validation=True, finetuned_cv=cv
+            )
+            folder = Path(output or Path(config.evaluate.report_dir) / config.run_name)
+            for name, baseline in baselines.items():
+                baseline.save(Path(model_dir).parent / "baselines" / name)
+        elif model_dir and data_paths:
+            report, scored, statements = evaluate_file(model_dir, data_paths)
+            folder = Path(
+                output
+                or Path("reports") / f"{Path(model_dir).parent.name}-{Path(data_paths[0]).stem}"
+            )
+        else:
+            raise click.UsageError("give --config FILE, or --model DIR with --data FILE")
+        write_report(report, scored, statements, folder)
+        click.echo((folder / "comparison.md").read_text(encoding="utf-8"))
+        click.echo(f"report: {folder}")
+        if report.get("gate") and not no_gate:
+            enforce_gate(report)
+    except PipelineError as error:
+        _fail(error)
+
+
+@cli.command()
+@click.argument("metrics_file", type=click.Path(dir_okay=False, exists=True))
+def gate(metrics_file: str) -> None:
+    """Apply the quality gate recorded in a metrics.json; exit 3 when it fails."""
+    from pipeline.evaluation import check_gate
+
+    report = json.loads(open(metrics_file, encoding="utf-8").read())
+    if not report.get("gate"):
+        _fail(PipelineError(f"{metrics_file}: no gate settings in this report"))
+    failures = check_gate(report)
+    if failures:
+        for reason in failures:
+            click.echo(f"gate failed: {reason}", err=True)
+        sys.exit(3)
+    click.echo("gate passed")
+
+
+@cli.command()
+@click.option(
+    "--model",
+    "model_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Model folder, e.g. models/default/model-best.",
+)
+@click.argument("inputs", nargs=-1, required=True)
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Passages file: .jsonl, .csv or .parquet; summaries are written beside it.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Config whose predict section to use [default: the model's own config].",
+)
+@set_option
+@click.option(
+    "--unit",
+    type=click.Choice(["sentence", "record"]),
+    help="record: score each record whole, without segmentation.",
+)
+@click.option("--actors", type=click.Path(dir_okay=False), help="Actor dictionary YAML.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
+@click.option("--strict", is_flag=True, help="Exit 1 if any input was skipped.")
+@click.option("--overwrite", is_flag=True, help="Start over instead of resuming.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def predict(
+    model_dir,
+    inputs,
+    output,
+    config_path,
+    overrides,
+    unit,
+    actors,
+    engine,
+    device,
+    strict,
+    overwrite,
+    quiet,
+) -> None:
+    """Score articles (files, folders, globs) into passages with stance, holder and summaries.
+
+    \b
+    stance predict --model models/default/model-best annotations/sources --output out/passages.jsonl
+    """
+    from pathlib import Path
+
+    from pipeline.classifier import check_model_folder
+    from pipeline.config import load_config
+
+    try:
+        folder = check_model_folder(model_dir)
+        config = load_config(config_path or folder / "config.yaml", _overrides(overrides))
+        options = config.predict
+        if unit:
+            options = options.model_copy(update={"unit": unit})
+        if actors:
+            options = options.model_copy(update={"actors": actors})
+        if engine == "ray":
+            from pipeline.ray_engine import predict_with_ray as run_predict
+        else:
+            from pipeline.inference import predict as run_predict
+        manifest = run_predict(
+            str(folder),
+            list(inputs),
+            Path(output),
+            options,
+            device=device,
+            progress=not quiet,
+            overwrite=overwrite,
+        )
+    except PipelineError as error:
+        _fail(error)
+    except KeyboardInterrupt:
+        click.echo(
+            "interrupted: finished shards are kept; rerun the same command to resume", err=True
+        )
+        sys.exit(130)
+    counts = manifest["counts"]
+    click.echo(
+        f"{counts['documents']} articles, {counts['passages']} passages, "
+        f"{counts['errors']} skipped inputs; labels {counts['labels']}"
+    )
+    for name, path in manifest["outputs"].items():
+        click.echo(f"  {name:<9} {path}")
+    if strict and counts["errors"]:
+        click.echo(
+            f"error: {counts['errors']} input(s) skipped (see {manifest['outputs']['errors']})",
+            err=True,
+        )
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--actors",
+    default="configs/actors.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Actor dictionary YAML.",
+)
+@click.option(
+    "--errors",
+    "show_errors",
+    type=int,
+    default=0,
+    metavar="N",
+    help="Also print N misattributed statements.",
+)
+def holders(paths: tuple[str, ...], actors: str, show_errors: int) -> None:
+    """Measure holder attribution against the `holder` field of annotations."""
+    from pipeline.actors import ActorDictionary, holder_accuracy
+    from pipeline.annotations import load_statements
+
+    try:
+        result = holder_accuracy(load_statements(paths), ActorDictionary.from_yaml(actors))
+    except PipelineError as error:
+        _fail(error)
+    for name, row in [("overall", result["overall"]), *result["by_source"].items()]:
+        click.echo(f"{name:<14} {row['correct']:>5} / {row['n']:<5} = {row['accuracy']:.3f}")
+    for error in result["errors"][:show_errors]:
+        click.echo(
+            f"  {error['id']}: expected {error['holder']!r}, got {error['predicted']!r}: "
+            f"{error['text'][:100]}"
+        )
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="stance")

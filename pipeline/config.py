@@ -54,6 +54,35 @@ class TrainConfig(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
+class EvaluateConfig(_Section):
+    """Baselines, intervals, cross-validation and the quality gate."""
+
+    baselines: list[Literal["majority", "tfidf_lr", "tfidf_svm", "embeddings_lr"]] = [
+        "majority",
+        "tfidf_lr",
+        "tfidf_svm",
+        "embeddings_lr",
+    ]
+    cv_folds: int = Field(default=5, ge=2)
+    bootstrap_samples: int = Field(default=1000, ge=100)
+    macro_f1_floor: float = Field(default=0.6, ge=0, le=1)
+    gate_against_best_baseline: bool = True
+    report_dir: str = "reports"
+
+
+class PredictConfig(_Section):
+    """Batch scoring of new articles."""
+
+    unit: Literal["sentence", "record"] = "sentence"
+    window: int = Field(default=1, ge=1)
+    stride: int | None = Field(default=None, ge=1)
+    max_file_bytes: int = Field(default=20_000_000, ge=1)
+    documents_per_shard: int = Field(default=2000, ge=1)
+    tokens_per_batch: int = Field(default=16384, ge=256)
+    holder_context_sentences: int = Field(default=3, ge=0)
+    actors: str = "configs/actors.yaml"
+
+
 class Config(_Section):
     """A whole run: data, model, training. The seed makes CPU runs repeatable."""
 
@@ -62,6 +91,8 @@ class Config(_Section):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    predict: PredictConfig = PredictConfig()
 
 
 def _format_validation_error(error: ValidationError, origin: str) -> str:

@@ -111,7 +111,10 @@ def _mean_log_loss(logits: np.ndarray, gold: np.ndarray) -> float:
 
 
 def train(
-    config: Config, output_dir: str | Path | None = None, progress: bool = True
+    config: Config,
+    output_dir: str | Path | None = None,
+    progress: bool = True,
+    split: Split | None = None,
 ) -> TrainResult:
     """Fine-tune `config.model.base_model` on the annotations and write `model-best/`.
 
@@ -119,6 +122,7 @@ def train(
         config: a validated run config.
         output_dir: the run folder; default `models/<run_name>`.
         progress: show a progress bar with loss and dev macro-F1.
+        split: use this split instead of splitting `config.data.paths` (cross-validation).
 
     Returns:
         TrainResult with the model folder, dev/test metrics and the meta record.
@@ -141,14 +145,15 @@ def train(
     cfg_train, cfg_model = config.train, config.model
 
     # 1. Data: validated statements, a grouped split, and a refusal when a label is too rare.
-    statements = load_statements(config.data.paths)
-    split = make_split(
-        statements,
-        config.data.split,
-        config.seed,
-        config.data.dev_fraction,
-        config.data.test_fraction,
-    )
+    if split is None:
+        statements = load_statements(config.data.paths)
+        split = make_split(
+            statements,
+            config.data.split,
+            config.seed,
+            config.data.dev_fraction,
+            config.data.test_fraction,
+        )
     check_label_counts(split, cfg_train.min_examples_per_label)
     log.info("split sizes %s", split.sizes())
 

@@ -1,0 +1,368 @@
+"""Honest evaluation: the fine-tuned model against baselines on the same split, with intervals.
+
+Small test sets make single numbers misleading, so every macro-F1 comes with a 95% bootstrap
+interval, the fine-tuned model is compared with the best baseline by a paired bootstrap, and
+grouped cross-validation (groups = doc_id) shows whether the ranking holds across folds.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.annotations import Statement, hash_files, load_statements
+from pipeline.baselines import BASELINE_DESCRIPTIONS, SentenceEmbedder, train_baseline
+from pipeline.config import Config, config_to_dict
+from pipeline.errors import QualityGateError
+from pipeline.labels import LABELS
+from pipeline.metrics import classification_metrics, expected_calibration_error
+from pipeline.provenance import package_versions, utc_now
+from pipeline.splits import Split, make_split
+
+log = logging.getLogger(__name__)
+FINETUNED = "finetuned"
+METRICS_SCHEMA_VERSION = 1
+
+
+@dataclass
+class ScoredModel:
+    """One model's probabilities on a set of gold statements, and its metrics."""
+
+    name: str
+    description: str
+    probabilities: np.ndarray
+    metrics: dict
+
+
+def _macro_f1_on(gold: np.ndarray, predicted: np.ndarray, index: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    return f1_score(
+        gold[index], predicted[index], labels=range(len(LABELS)), average="macro", zero_division=0
+    )
+
+
+def bootstrap_indices(n: int, samples: int, seed: int) -> np.ndarray:
+    """`samples` resamples of range(n) with replacement, shape (samples, n)."""
+    return np.random.default_rng(seed).integers(0, n, size=(samples, n))
+
+
+def bootstrap_interval(
+    gold: np.ndarray, predicted: np.ndarray, resamples: np.ndarray, level: float = 0.95
+) -> list[float]:
+    """Percentile bootstrap interval of macro-F1 over the given resamples."""
+    scores = np.array([_macro_f1_on(gold, predicted, idx) for idx in resamples])
+    tail = (1 - level) / 2 * 100
+    return [float(np.percentile(scores, tail)), float(np.percentile(scores, 100 - tail))]
+
+
+def paired_bootstrap(
+    gold: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray, resamples: np.ndarray
+) -> dict:
+    """Is model A's macro-F1 above model B's on this test set, beyond resampling noise?
+
+    Both models are scored on the same resamples; the one-sided p-value is the share of
+    resamples where A does not beat B.
+    """
+    differences = np.array(
+        [
+            _macro_f1_on(gold, predicted_a, idx) - _macro_f1_on(gold, predicted_b, idx)
+            for idx in resamples
+        ]
+    )
+    observed = _macro_f1_on(gold, predicted_a, np.arange(len(gold))) - _macro_f1_on(
+        gold, predicted_b, np.arange(len(gold))
+    )
+    return {
+        "macro_f1_difference": float(observed),
+        "ci95": [float(np.percentile(differences, 2.5)), float(np.percentile(differences, 97.5))],
+        "p_value": float((differences <= 0).mean()),
+        "n_resamples": int(len(resamples)),
+    }
+
+
+def score(
+    name: str, description: str, model, statements: Sequence[Statement], resamples: np.ndarray
+) -> ScoredModel:
+    """Predict with any model that has `predict_proba` in LABELS order; compute all metrics."""
+    probabilities = model.predict_proba([s.text for s in statements])
+    gold = np.array([LABELS.index(s.label) for s in statements])
+    predicted = probabilities.argmax(axis=1)
+    metrics = classification_metrics(
+        [s.label for s in statements], [LABELS[i] for i in predicted], LABELS
+    )
+    metrics["macro_f1_ci95"] = bootstrap_interval(gold, predicted, resamples)
+    metrics["ece"] = expected_calibration_error(probabilities, gold)
+    return ScoredModel(name, description, probabilities, metrics)
+
+
+def compare(
+    scored: list[ScoredModel], statements: Sequence[Statement], resamples: np.ndarray
+) -> dict:
+    """Models sorted by macro-F1, the best baseline, and the paired test against it."""
+    gold = np.array([LABELS.index(s.label) for s in statements])
+    baselines = [m for m in scored if m.name != FINETUNED]
+    finetuned = next((m for m in scored if m.name == FINETUNED), None)
+    best = max(baselines, key=lambda m: m.metrics["macro_f1"]) if baselines else None
+    result = {
+        "ranking": [m.name for m in sorted(scored, key=lambda m: -m.metrics["macro_f1"])],
+        "best_baseline": best.name if best else None,
+        "significance": None,
+    }
+    if finetuned and best:
+        test = paired_bootstrap(
+            gold,
+            finetuned.probabilities.argmax(axis=1),
+            best.probabilities.argmax(axis=1),
+            resamples,
+        )
+        result["significance"] = {
+            "model": FINETUNED,
+            "baseline": best.name,
+            **test,
+            "significant_at_0.05": test["p_value"] < 0.05,
+        }
+    return result
+
+
+def fit_baselines(
+    names: Sequence[str],
+    train_statements: Sequence[Statement],
+    seed: int,
+    base_model: str,
+    embedder: SentenceEmbedder | None = None,
+) -> dict:
+    """Fit each named baseline on the same training statements."""
+    texts = [s.text for s in train_statements]
+    labels = [s.label for s in train_statements]
+    return {name: train_baseline(name, texts, labels, seed, base_model, embedder) for name in names}
+
+
+def cross_validate(
+    config: Config,
+    statements: Sequence[Statement],
+    include_finetuned: bool,
+    embedder: SentenceEmbedder | None = None,
+    progress: bool = True,
+) -> dict:
+    """Grouped, stratified k-fold CV: baselines always, the fine-tuned model if asked.
+
+    In each fold the held-out groups are the test set; the fine-tuned model draws its dev set
+    (for early stopping and calibration) from the remaining groups, baselines train on all of
+    them.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    ordered = sorted(statements, key=lambda s: s.id)
+    folds = StratifiedGroupKFold(
+        n_splits=config.evaluate.cv_folds, shuffle=True, random_state=config.seed
+    )
+    per_model: dict[str, list[float]] = {}
+    for fold, (train_idx, test_idx) in enumerate(
+        folds.split(np.zeros(len(ordered)), [s.label for s in ordered], [s.doc_id for s in ordered])
+    ):
+        train_part = [ordered[i] for i in train_idx]
+        test_part = [ordered[i] for i in test_idx]
+        baselines = fit_baselines(
+            config.evaluate.baselines, train_part, config.seed, config.model.base_model, embedder
+        )
+        for name, model in baselines.items():
+            predicted = model.predict([s.text for s in test_part])
+            per_model.setdefault(name, []).append(
+                classification_metrics([s.label for s in test_part], predicted, LABELS)["macro_f1"]
+            )
+        if include_finetuned:
+            from pipeline.training import train
+
+            inner = make_split(
+                train_part, "group", config.seed + fold, config.data.dev_fraction, 0.5
+            )
+            split = Split(train=inner.train + inner.test, dev=inner.dev, test=test_part)
+            workdir = Path(tempfile.mkdtemp(prefix=f"cv-fold{fold}-"))
+            try:
+                result = train(config, output_dir=workdir, progress=progress, split=split)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+            per_model.setdefault(FINETUNED, []).append(result.metrics["test"]["macro_f1"])
+        log.info("fold %s: %s", fold, {k: v[-1] for k, v in per_model.items()})
+    return {
+        "folds": config.evaluate.cv_folds,
+        "groups": "doc_id",
+        "models": {
+            name: {
+                "macro_f1_mean": float(np.mean(scores)),
+                "macro_f1_std": float(np.std(scores)),
+                "per_fold": [float(s) for s in scores],
+            }
+            for name, scores in per_model.items()
+        },
+    }
+
+
+def check_gate(report: dict) -> list[str]:
+    """Reasons the fine-tuned model fails the quality gate recorded in a metrics report.
+
+    The gate: test macro-F1 at or above the configured floor and, if configured, at or above
+    the best baseline's test macro-F1.
+    """
+    gate = report["gate"]
+    models = report["test"]["models"]
+    if FINETUNED not in models:
+        return [f"no '{FINETUNED}' model in the report"]
+    score_ft = models[FINETUNED]["macro_f1"]
+    failures = []
+    if score_ft < gate["macro_f1_floor"]:
+        failures.append(
+            f"fine-tuned test macro-F1 {score_ft:.3f} is below the floor "
+            f"{gate['macro_f1_floor']:.3f} (evaluate.macro_f1_floor)"
+        )
+    best = report["test"].get("best_baseline")
+    if gate["against_best_baseline"] and best:
+        score_best = models[best]["macro_f1"]
+        if score_ft < score_best:
+            failures.append(
+                f"fine-tuned test macro-F1 {score_ft:.3f} is below the best "
+                f"baseline {best} ({score_best:.3f})"
+            )
+    return failures
+
+
+def enforce_gate(report: dict) -> None:
+    """Raise QualityGateError (exit code 3) when the gate fails."""
+    failures = check_gate(report)
+    if failures:
+        raise QualityGateError("quality gate failed: " + "; ".join(failures))
+
+
+def evaluate_run(
+    config: Config,
+    model_dir: str | Path,
+    cross_validation: bool = False,
+    finetuned_cv: bool = False,
+    progress: bool = True,
+) -> tuple[dict, list[ScoredModel], list[Statement], dict]:
+    """Evaluate a trained model and the configured baselines on the config's test split.
+
+    Baselines train on train + dev (the fine-tuned model needs dev for early stopping and
+    calibration; the baselines get those examples as extra training data instead).
+
+    Returns:
+        The metrics report (the documented `metrics.json` shape), the scored models, the test
+        statements, and the fitted baselines by name.
+    """
+    from pipeline.classifier import StanceClassifier
+
+    statements = load_statements(config.data.paths)
+    split = make_split(
+        statements,
+        config.data.split,
+        config.seed,
+        config.data.dev_fraction,
+        config.data.test_fraction,
+    )
+    resamples = bootstrap_indices(len(split.test), config.evaluate.bootstrap_samples, config.seed)
+    classifier = StanceClassifier.load(model_dir, device=config.train.device)
+    scored = [
+        score(FINETUNED, f"fine-tuned {config.model.base_model}", classifier, split.test, resamples)
+    ]
+    calibration = classifier.meta.get("calibration", {})
+    trained_metrics = _read_trained_metrics(model_dir)
+    if trained_metrics:
+        scored[0].metrics["ece_before_calibration"] = trained_metrics["test"].get(
+            "ece_before_calibration"
+        )
+    embedder = SentenceEmbedder(config.model.base_model)
+    baselines = fit_baselines(
+        config.evaluate.baselines,
+        split.train + split.dev,
+        config.seed,
+        config.model.base_model,
+        embedder,
+    )
+    for name, model in baselines.items():
+        scored.append(score(name, BASELINE_DESCRIPTIONS[name], model, split.test, resamples))
+    comparison = compare(scored, split.test, resamples)
+    report = {
+        "schema_version": METRICS_SCHEMA_VERSION,
+        "run_name": config.run_name,
+        "created": utc_now(),
+        "model_dir": str(model_dir),
+        "primary_metric": "macro_f1",
+        "labels": list(LABELS),
+        "data": {
+            "files": hash_files(config.data.paths),
+            "split_method": config.data.split,
+            "split_sizes": split.sizes(),
+        },
+        "calibration": calibration,
+        "test": {
+            "models": {m.name: {"description": m.description, **m.metrics} for m in scored},
+            **comparison,
+        },
+        "cross_validation": (
+            cross_validate(config, statements, finetuned_cv, embedder, progress)
+            if cross_validation or finetuned_cv
+            else None
+        ),
+        "gate": {
+            "macro_f1_floor": config.evaluate.macro_f1_floor,
+            "against_best_baseline": config.evaluate.gate_against_best_baseline,
+        },
+        "versions": package_versions(("skops", "sentence-transformers")),
+        "config": config_to_dict(config),
+    }
+    failures = check_gate(report)
+    report["gate"].update({"passed": not failures, "failures": failures})
+    return report, scored, split.test, baselines
+
+
+def _read_trained_metrics(model_dir: str | Path) -> dict | None:
+    import json
+
+    path = Path(model_dir) / "metrics.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def evaluate_file(
+    model_dir: str | Path,
+    data_paths: Sequence[str | Path],
+    samples: int = 1000,
+    seed: int = 13,
+    device: str = "auto",
+) -> tuple[dict, list[ScoredModel], list[Statement]]:
+    """Score a model on any labelled file(s) in the annotation format (a user's own gold data)."""
+    from pipeline.classifier import StanceClassifier
+
+    statements = load_statements(data_paths)
+    classifier = StanceClassifier.load(model_dir, device=device)
+    resamples = bootstrap_indices(len(statements), samples, seed)
+    scored = [score(FINETUNED, f"model at {model_dir}", classifier, statements, resamples)]
+    report = {
+        "schema_version": METRICS_SCHEMA_VERSION,
+        "run_name": Path(model_dir).parent.name,
+        "created": utc_now(),
+        "model_dir": str(model_dir),
+        "primary_metric": "macro_f1",
+        "labels": list(LABELS),
+        "data": {
+            "files": hash_files(data_paths),
+            "split_method": None,
+            "split_sizes": {"test": len(statements)},
+        },
+        "calibration": classifier.meta.get("calibration", {}),
+        "test": {
+            "models": {m.name: {"description": m.description, **m.metrics} for m in scored},
+            **compare(scored, statements, resamples),
+        },
+        "cross_validation": None,
+        "gate": None,
+        "versions": package_versions(),
+        "config": classifier.meta.get("config"),
+    }
+    return report, scored, statements

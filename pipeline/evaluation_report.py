@@ -1,0 +1,159 @@
+"""Write an evaluation report folder: metrics.json, comparison.md, confusion PNGs, errors.jsonl."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.annotations import Statement
+from pipeline.evaluation import FINETUNED, ScoredModel
+from pipeline.labels import LABELS
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def comparison_markdown(report: dict) -> str:
+    """Models sorted by macro-F1 with intervals, per-class F1, significance, CV, calibration."""
+    test = report["test"]
+    models = test["models"]
+    lines = [
+        f"# Evaluation: {report['run_name']}",
+        "",
+        f"Test set: {report['data']['split_sizes'].get('test')} statements "
+        f"(split: {report['data']['split_method']}). Primary metric: macro-F1, with 95% "
+        "bootstrap intervals.",
+        "",
+        "| rank | model | macro-F1 [95% CI] | accuracy | ECE | "
+        + " | ".join(f"F1 {label}" for label in LABELS)
+        + " |",
+        "|---|---|---|---|---|" + "---|" * len(LABELS),
+    ]
+    for rank, name in enumerate(test["ranking"], start=1):
+        m = models[name]
+        low, high = m["macro_f1_ci95"]
+        lines.append(
+            f"| {rank} | **{name}** ({m['description']}) | {m['macro_f1']:.3f} "
+            f"[{low:.3f}, {high:.3f}] | {m['accuracy']:.3f} | {m['ece']:.3f} | "
+            + " | ".join(f"{m['per_class'][label]['f1']:.3f}" for label in LABELS)
+            + " |"
+        )
+    significance = test.get("significance")
+    if significance:
+        verdict = "significant" if significance["significant_at_0.05"] else "not significant"
+        low, high = significance["ci95"]
+        lines += [
+            "",
+            "## Fine-tuned model vs best baseline",
+            f"Paired bootstrap ({significance['n_resamples']} resamples) of "
+            f"`{FINETUNED}` against `{significance['baseline']}`: macro-F1 difference "
+            f"{significance['macro_f1_difference']:+.3f} (95% CI [{low:+.3f}, {high:+.3f}]), "
+            f"one-sided p = {significance['p_value']:.3f}: {verdict} at 0.05.",
+        ]
+    cv = report.get("cross_validation")
+    if cv:
+        lines += [
+            "",
+            f"## Cross-validation ({cv['folds']} folds grouped by {cv['groups']})",
+            "",
+            "| model | macro-F1 mean | std | per fold |",
+            "|---|---|---|---|",
+        ]
+        for name, row in sorted(cv["models"].items(), key=lambda kv: -kv[1]["macro_f1_mean"]):
+            folds = ", ".join(f"{s:.3f}" for s in row["per_fold"])
+            lines.append(
+                f"| {name} | {row['macro_f1_mean']:.3f} | {row['macro_f1_std']:.3f} | {folds} |"
+            )
+    finetuned = models.get(FINETUNED)
+    if finetuned and finetuned.get("ece_before_calibration") is not None:
+        temperature = report.get("calibration", {}).get("temperature")
+        lines += [
+            "",
+            "## Calibration",
+            f"Temperature scaling fitted on dev (T = {temperature:.3f}): test ECE "
+            f"{finetuned['ece_before_calibration']:.3f} before, {finetuned['ece']:.3f} after.",
+        ]
+    gate = report.get("gate")
+    if gate and "passed" in gate:
+        lines += [
+            "",
+            "## Quality gate",
+            f"Floor {gate['macro_f1_floor']:.2f}"
+            + (", and at least the best baseline" if gate["against_best_baseline"] else "")
+            + f": **{'passed' if gate['passed'] else 'FAILED'}**"
+            + ("".join(f"\n- {reason}" for reason in gate["failures"])),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def plot_confusion_matrix(model: ScoredModel, gold: Sequence[str], path: Path) -> None:
+    """A confusion-matrix PNG (rows gold, columns predicted), via scikit-learn and matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    predicted = [LABELS[i] for i in model.probabilities.argmax(axis=1)]
+    figure, axes = plt.subplots(figsize=(5, 4.5))
+    ConfusionMatrixDisplay.from_predictions(
+        list(gold), predicted, labels=list(LABELS), ax=axes, colorbar=False, cmap="Blues"
+    )
+    axes.set_title(f"{model.name}: macro-F1 {model.metrics['macro_f1']:.3f}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def error_records(scored: list[ScoredModel], statements: Sequence[Statement]) -> list[dict]:
+    """Test items the fine-tuned model got wrong, with its probabilities and other models' labels."""
+    main = next(m for m in scored if m.name == FINETUNED)
+    others = [m for m in scored if m.name != FINETUNED]
+    rows = []
+    for i, statement in enumerate(statements):
+        predicted = LABELS[int(main.probabilities[i].argmax())]
+        if predicted == statement.label:
+            continue
+        rows.append(
+            {
+                "id": statement.id,
+                "doc_id": statement.doc_id,
+                "text": statement.text,
+                "gold": statement.label,
+                "predicted": predicted,
+                "confidence": float(main.probabilities[i].max()),
+                "probabilities": {
+                    label: round(float(p), 4)
+                    for label, p in zip(LABELS, main.probabilities[i], strict=True)
+                },
+                "other_models": {m.name: LABELS[int(m.probabilities[i].argmax())] for m in others},
+                "conflict": statement.conflict,
+                "note": statement.note,
+            }
+        )
+    return sorted(rows, key=lambda r: -r["confidence"])
+
+
+def write_report(
+    report: dict, scored: list[ScoredModel], statements: Sequence[Statement], folder: str | Path
+) -> Path:
+    """Write the report folder; each file is replaced atomically."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    _atomic_write(folder / "metrics.json", json.dumps(report, indent=2))
+    _atomic_write(folder / "comparison.md", comparison_markdown(report))
+    _atomic_write(
+        folder / "errors.jsonl",
+        "".join(
+            json.dumps(row, ensure_ascii=False) + "\n" for row in error_records(scored, statements)
+        ),
+    )
+    gold = [s.label for s in statements]
+    for model in scored:
+        plot_confusion_matrix(model, gold, folder / f"confusion_{model.name}.png")
+    return folder

@@ -1,0 +1,326 @@
+"""`stance predict`: score collections of articles into passages and summaries, resumably.
+
+Documents are read in a fixed order and scored in shards of `documents_per_shard`. Each shard is
+written atomically (Parquet, then a JSON sidecar that marks it complete) under `OUT.parts/`.
+A rerun of the same command skips every completed shard, so a crash or Ctrl-C loses at most
+one shard of work and never duplicates a passage. When all shards are done they are merged,
+streaming, into OUT (format from its extension), `OUT.articles.*`, `OUT.actors.csv`,
+`OUT.errors.jsonl` and `OUT.manifest.json`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.actors import ActorDictionary
+from pipeline.articles import Document, InputProblem, iter_documents
+from pipeline.config import PredictConfig
+from pipeline.errors import PipelineError
+from pipeline.outputs import output_format, write_batches, write_json, write_jsonl, write_records
+from pipeline.provenance import hash_folder, package_versions, utc_now
+from pipeline.scoring import PROBABILITY_COLUMNS, SegmentOptions, document_passages, score_passages
+from pipeline.summaries import ACTOR_SCHEMA, ARTICLE_SCHEMA, ActorMonthTable, article_summary
+
+log = logging.getLogger(__name__)
+
+PASSAGE_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("passage_id", pa.string()),
+        ("start", pa.int64()),
+        ("end", pa.int64()),
+        ("text", pa.string()),
+        ("label", pa.string()),
+        ("confidence", pa.float64()),
+        *[(c, pa.float64()) for c in PROBABILITY_COLUMNS],
+        ("holder", pa.string()),
+        ("date", pa.string()),
+    ]
+)
+DOCUMENT_FIELDS = ("doc_id", "title", "date", "source", "url", "input")
+
+
+@dataclass(frozen=True)
+class OutputPaths:
+    """Every file a predict run writes, derived from OUT."""
+
+    passages: Path
+    articles: Path
+    actors: Path
+    errors: Path
+    manifest: Path
+    parts: Path
+
+    @classmethod
+    def for_output(cls, output: str | Path) -> OutputPaths:
+        output = Path(output)
+        output_format(output)
+        stem = output.with_suffix("")
+        return cls(
+            passages=output,
+            articles=Path(f"{stem}.articles{output.suffix}"),
+            actors=Path(f"{stem}.actors.csv"),
+            errors=Path(f"{stem}.errors.jsonl"),
+            manifest=Path(f"{stem}.manifest.json"),
+            parts=Path(f"{stem}.parts"),
+        )
+
+
+@dataclass
+class Shard:
+    """One unit of work: a run of consecutive input items (documents and problems)."""
+
+    number: int
+    first: int
+    last: int
+    documents: list[Document]
+    problems: list[dict]
+
+
+def run_fingerprint(
+    inputs: list[str], output: Path, model_hash: str, options: PredictConfig
+) -> str:
+    """Identifies a run: the same inputs, output, model and settings may resume each other."""
+    payload = json.dumps(
+        {
+            "inputs": inputs,
+            "output": str(output),
+            "model": model_hash,
+            "predict": options.model_dump(mode="json"),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _completed_shards(parts: Path) -> list[dict]:
+    """Sidecars of finished shards, in order; unfinished leftovers are deleted."""
+    sidecars = []
+    for sidecar in sorted(parts.glob("shard-*.json")):
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+        if (parts / data["file"]).is_file():
+            sidecars.append(data)
+    kept = {s["file"] for s in sidecars} | {f"shard-{s['number']:06d}.json" for s in sidecars}
+    for leftover in parts.iterdir():
+        if leftover.name.startswith(("shard-", ".shard-")) and leftover.name not in kept:
+            leftover.unlink()
+    expected_first = 0
+    for shard in sidecars:
+        if shard["first"] != expected_first:
+            raise PipelineError(
+                f"{parts}: shard {shard['number']} does not follow the previous "
+                "one; delete this folder to start over"
+            )
+        expected_first = shard["last"] + 1
+    return sidecars
+
+
+def _shards(
+    items: Iterator[Document | InputProblem], start: int, size: int, first_number: int
+) -> Iterator[Shard]:
+    """Group input items into shards of `size`, skipping the first `start` (already done)."""
+    number, current, problems, first = first_number, [], [], start
+    ordinal = -1
+    for ordinal, item in enumerate(items):
+        if ordinal < start:
+            continue
+        if isinstance(item, InputProblem):
+            problems.append({**item.as_dict(), "ordinal": ordinal})
+        else:
+            current.append(item)
+        if ordinal - first + 1 >= size:
+            yield Shard(number, first, ordinal, current, problems)
+            number, current, problems, first = number + 1, [], [], ordinal + 1
+    if ordinal >= first:
+        yield Shard(number, first, ordinal, current, problems)
+
+
+def _write_shard(parts: Path, shard: Shard, rows: list[dict]) -> dict:
+    """Parquet first, then the sidecar: a sidecar exists only for a fully written shard."""
+    name = f"shard-{shard.number:06d}.parquet"
+    temporary = parts / f".{name}.tmp"
+    pq.write_table(pa.Table.from_pylist(rows, schema=PASSAGE_SCHEMA), temporary)
+    temporary.replace(parts / name)
+    sidecar = {
+        "number": shard.number,
+        "file": name,
+        "first": shard.first,
+        "last": shard.last,
+        "n_passages": len(rows),
+        "problems": shard.problems,
+        "documents": [{f: getattr(d, f) for f in DOCUMENT_FIELDS} for d in shard.documents],
+    }
+    sidecar_path = parts / f"shard-{shard.number:06d}.json"
+    temporary = parts / f".{sidecar_path.name}.tmp"
+    temporary.write_text(json.dumps(sidecar, ensure_ascii=False), encoding="utf-8")
+    temporary.replace(sidecar_path)
+    return sidecar
+
+
+def _merge(paths: OutputPaths, shards: list[dict]) -> dict:
+    """Stream every shard into the final outputs; return counts."""
+    actors = ActorMonthTable()
+    articles: list[dict] = []
+    label_counts: dict[str, int] = {}
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for shard in shards:
+            table = pq.read_table(paths.parts / shard["file"], schema=PASSAGE_SCHEMA)
+            rows = table.to_pylist()
+            by_doc = {doc: list(group) for doc, group in groupby(rows, key=lambda r: r["doc_id"])}
+            for document in shard["documents"]:
+                articles.append(article_summary(document, by_doc.get(document["doc_id"], [])))
+            actors.add(rows)
+            for row in rows:
+                label_counts[row["label"]] = label_counts.get(row["label"], 0) + 1
+            yield from table.to_batches()
+
+    n_passages = write_batches(batches(), paths.passages, PASSAGE_SCHEMA)
+    write_records(articles, paths.articles, ARTICLE_SCHEMA)
+    write_records(actors.records(), paths.actors, ACTOR_SCHEMA)
+    problems = [p for shard in shards for p in shard["problems"]]
+    write_jsonl(problems, paths.errors)
+    return {
+        "documents": len(articles),
+        "passages": n_passages,
+        "errors": len(problems),
+        "labels": dict(sorted(label_counts.items())),
+    }
+
+
+def predict(
+    model_dir: str | Path,
+    inputs: list[str],
+    output: str | Path,
+    options: PredictConfig,
+    device: str = "auto",
+    progress: bool = True,
+    overwrite: bool = False,
+) -> dict:
+    """Score every document in `inputs`; write OUT and its summaries; return the manifest.
+
+    Raises:
+        PipelineError: bad output path, a model folder problem, or leftover shards from a
+            different run.
+    """
+    from tqdm.auto import tqdm
+
+    from pipeline.classifier import StanceClassifier
+
+    started, clock = utc_now(), time.time()
+    paths = OutputPaths.for_output(output)
+    model_hash = hash_folder(model_dir)
+    fingerprint = run_fingerprint(list(inputs), paths.passages, model_hash, options)
+    if overwrite:
+        shutil.rmtree(paths.parts, ignore_errors=True)
+    if paths.manifest.is_file() and not paths.parts.exists() and not overwrite:
+        previous = json.loads(paths.manifest.read_text(encoding="utf-8"))
+        if previous.get("fingerprint") == fingerprint and previous.get("status") == "complete":
+            log.info("%s is complete for these inputs; nothing to do", paths.passages)
+            return previous
+    paths.parts.mkdir(parents=True, exist_ok=True)
+    run_file = paths.parts / "run.json"
+    if run_file.is_file():
+        if json.loads(run_file.read_text(encoding="utf-8"))["fingerprint"] != fingerprint:
+            raise PipelineError(
+                f"{paths.parts} holds shards of a different run (inputs, model or settings "
+                "changed); rerun with --overwrite or choose another --output"
+            )
+    else:
+        write_json({"fingerprint": fingerprint, "inputs": list(inputs)}, run_file)
+    done = _completed_shards(paths.parts)
+    resume_from = done[-1]["last"] + 1 if done else 0
+
+    classifier = StanceClassifier.load(
+        model_dir, device=device, tokens_per_batch=options.tokens_per_batch
+    )
+    actors = ActorDictionary.from_yaml(options.actors)
+    segment = SegmentOptions(
+        unit=options.unit,
+        window=options.window,
+        stride=options.stride,
+        holder_context_sentences=options.holder_context_sentences,
+    )
+
+    shards = _shards(
+        iter_documents(inputs, options.max_file_bytes),
+        resume_from,
+        options.documents_per_shard,
+        len(done),
+    )
+
+    def next_prepared():
+        """Read the next shard and cut it into passages (runs on the worker thread)."""
+        shard = next(shards, None)
+        if shard is None:
+            return None
+        return shard, [p for d in shard.documents for p in document_passages(d, segment, actors)]
+
+    resumed_shards = len(done)
+    bar = tqdm(desc="articles", unit="doc", disable=None if progress else True)
+    bar.update(sum(len(s["documents"]) for s in done))
+    scored_passages, score_clock = 0, time.time()
+    # Reading and segmenting the next shard overlaps with scoring this one (tokenizers and
+    # torch release the GIL), which keeps a GPU fed.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        upcoming = pool.submit(next_prepared)
+        while (prepared := upcoming.result()) is not None:
+            upcoming = pool.submit(next_prepared)
+            shard, shard_passages = prepared
+            rows = score_passages(classifier, shard_passages)
+            done.append(_write_shard(paths.parts, shard, rows))
+            scored_passages += len(rows)
+            bar.update(len(shard.documents))
+            rate = scored_passages / max(time.time() - score_clock, 1e-9)
+            bar.set_postfix(
+                passages=scored_passages,
+                passages_per_s=f"{rate:.0f}",
+                errors=sum(len(s["problems"]) for s in done),
+            )
+    bar.close()
+    counts = _merge(paths, done)
+    seconds = time.time() - clock
+    manifest = {
+        "status": "complete",
+        "fingerprint": fingerprint,
+        "started": started,
+        "finished": utc_now(),
+        "engine": "local",
+        "model": {
+            "folder": str(model_dir),
+            "sha256": model_hash,
+            "base_model": classifier.meta.get("base_model"),
+            "labels": classifier.labels,
+            "device": str(classifier.device),
+        },
+        "config": {
+            "predict": options.model_dump(mode="json"),
+            "model": classifier.meta.get("config"),
+        },
+        "inputs": list(inputs),
+        "outputs": {k: str(v) for k, v in vars(paths).items() if k != "parts"},
+        "counts": counts,
+        "resumed_shards": resumed_shards,
+        "shards": len(done),
+        "timings": {
+            "seconds": round(seconds, 2),
+            "passages_per_second_this_run": round(scored_passages / max(seconds, 1e-9), 1),
+            "passages_scored_this_run": scored_passages,
+        },
+        "versions": package_versions(("pyarrow", "trafilatura")),
+    }
+    write_json(manifest, paths.manifest)
+    shutil.rmtree(paths.parts, ignore_errors=True)
+    return manifest

@@ -1,0 +1,174 @@
+"""Evaluation harness: baselines, intervals, significance, report files and the quality gate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from pipeline.baselines import BaselineClassifier, train_baseline
+from pipeline.cli import cli
+from pipeline.config import Config
+from pipeline.errors import ConfigError, ModelFolderError, QualityGateError
+from pipeline.evaluation import (
+    bootstrap_indices,
+    bootstrap_interval,
+    check_gate,
+    enforce_gate,
+    evaluate_run,
+    paired_bootstrap,
+)
+from pipeline.evaluation_report import write_report
+from pipeline.labels import LABELS
+
+TEXTS = ["They refused talks.", "They agreed to talks.", "Talks only if troops leave.",
+         "Rain fell.", "They rejected dialogue.", "They welcomed negotiations.",
+         "Negotiations once prisoners are freed.", "A bridge opened."] * 4
+GOLD = ["reject", "accept", "conditional", "none"] * 8
+
+
+def test_baseline_probabilities_follow_label_order_and_survive_save_load(tmp_path):
+    model = train_baseline("tfidf_lr", TEXTS, GOLD, seed=1, base_model="unused")
+    probs = model.predict_proba(["They refused talks."])
+    assert probs.shape == (1, 4)
+    assert LABELS[int(probs.argmax())] == "reject"
+    model.save(tmp_path / "tfidf_lr")
+    loaded = BaselineClassifier.load(tmp_path / "tfidf_lr")
+    np.testing.assert_allclose(loaded.predict_proba(TEXTS), model.predict_proba(TEXTS))
+    assert not list(tmp_path.rglob("*.pkl"))
+
+
+def test_majority_baseline_and_unknown_name():
+    model = train_baseline("majority", TEXTS, ["none"] * 20 + GOLD[:12], seed=1, base_model="x")
+    assert set(model.predict(TEXTS)) == {"none"}
+    with pytest.raises(ConfigError, match="unknown baseline 'bert'"):
+        train_baseline("bert", TEXTS, GOLD, seed=1, base_model="x")
+
+
+def test_calibrated_svm_round_trips(tmp_path):
+    model = train_baseline("tfidf_svm", TEXTS, GOLD, seed=1, base_model="unused")
+    model.save(tmp_path / "svm")
+    np.testing.assert_allclose(BaselineClassifier.load(tmp_path / "svm").predict_proba(TEXTS),
+                               model.predict_proba(TEXTS))
+
+
+def test_baseline_file_with_untrusted_types_is_refused(tmp_path):
+    import os
+
+    import skops.io
+    from sklearn.preprocessing import FunctionTransformer
+
+    folder = tmp_path / "evil"
+    folder.mkdir()
+    # A "model" that would call os.system on its input: skops records the function by name.
+    skops.io.dump(FunctionTransformer(func=os.system), folder / "model.skops")
+    (folder / "baseline.json").write_text(json.dumps({"name": "tfidf_lr", "base_model": None}))
+    with pytest.raises(ModelFolderError) as info:
+        BaselineClassifier.load(folder)
+    assert "refusing to load types outside the allow-list: posix.system" in str(info.value)
+
+
+def test_bootstrap_interval_brackets_the_point_estimate():
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 4, 200)
+    predicted = np.where(rng.random(200) < 0.7, gold, rng.integers(0, 4, 200))
+    low, high = bootstrap_interval(gold, predicted, bootstrap_indices(200, 500, 1))
+    from sklearn.metrics import f1_score
+
+    point = f1_score(gold, predicted, average="macro")
+    assert low < point < high
+    assert high - low < 0.2
+
+
+def test_paired_bootstrap_separates_a_better_model_from_noise():
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 4, 300)
+    good = np.where(rng.random(300) < 0.9, gold, (gold + 1) % 4)
+    bad = np.where(rng.random(300) < 0.5, gold, (gold + 1) % 4)
+    resamples = bootstrap_indices(300, 500, 2)
+    assert paired_bootstrap(gold, good, bad, resamples)["p_value"] < 0.01
+    assert paired_bootstrap(gold, good, good, resamples)["p_value"] == 1.0
+
+
+def passing_report(**gate):
+    return {
+        "gate": {"macro_f1_floor": 0.5, "against_best_baseline": True, **gate},
+        "test": {"best_baseline": "tfidf_lr",
+                 "models": {"finetuned": {"macro_f1": 0.8}, "tfidf_lr": {"macro_f1": 0.7}}},
+    }
+
+
+def test_gate_passes_a_healthy_run_and_trips_on_regressions():
+    assert check_gate(passing_report()) == []
+    below_floor = passing_report(macro_f1_floor=0.9)
+    assert check_gate(below_floor) == [
+        "fine-tuned test macro-F1 0.800 is below the floor 0.900 (evaluate.macro_f1_floor)"]
+    beaten = passing_report()
+    beaten["test"]["models"]["tfidf_lr"]["macro_f1"] = 0.85
+    assert check_gate(beaten) == [
+        "fine-tuned test macro-F1 0.800 is below the best baseline tfidf_lr (0.850)"]
+    beaten["gate"]["against_best_baseline"] = False
+    assert check_gate(beaten) == []
+    with pytest.raises(QualityGateError) as info:
+        enforce_gate(below_floor)
+    assert info.value.exit_code == 3
+
+
+def test_gate_command_exits_3_on_a_failing_metrics_file(tmp_path):
+    failing = passing_report()
+    failing["test"]["models"]["finetuned"]["macro_f1"] = 0.4
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(failing))
+    result = CliRunner().invoke(cli, ["gate", str(path)])
+    assert result.exit_code == 3
+    assert "gate failed: fine-tuned test macro-F1 0.400 is below the floor 0.500" in result.stderr
+    path.write_text(json.dumps(passing_report()))
+    result = CliRunner().invoke(cli, ["gate", str(path)])
+    assert result.exit_code == 0 and result.output == "gate passed\n"
+
+
+def test_evaluate_run_writes_the_full_report(trained_toy_model, tmp_path):
+    config = Config.model_validate({
+        **trained_toy_model.meta["config"],
+        "evaluate": {"baselines": ["majority", "tfidf_lr"], "cv_folds": 3,
+                     "bootstrap_samples": 200, "macro_f1_floor": 0.1},
+    })
+    report, scored, statements, baselines = evaluate_run(
+        config, trained_toy_model.model_dir, cross_validation=True, progress=False)
+    folder = write_report(report, scored, statements, tmp_path / "report")
+    saved = json.loads((folder / "metrics.json").read_text())
+    assert saved["test"]["ranking"][-1] == "majority"
+    assert set(saved["test"]["models"]) == {"finetuned", "majority", "tfidf_lr"}
+    for model in saved["test"]["models"].values():
+        low, high = model["macro_f1_ci95"]
+        assert low <= model["macro_f1"] <= high
+    assert saved["test"]["significance"]["baseline"] == saved["test"]["best_baseline"]
+    assert saved["cross_validation"]["folds"] == 3
+    assert len(saved["cross_validation"]["models"]["tfidf_lr"]["per_fold"]) == 3
+    assert saved["gate"]["passed"] is (not saved["gate"]["failures"])
+    markdown = (folder / "comparison.md").read_text()
+    assert "| 1 |" in markdown and "Paired bootstrap" in markdown and "## Quality gate" in markdown
+    assert (folder / "confusion_finetuned.png").read_bytes()[:4] == b"\x89PNG"
+    errors = [json.loads(line) for line in (folder / "errors.jsonl").read_text().splitlines()]
+    assert all(e["gold"] != e["predicted"] for e in errors)
+    assert set(baselines) == {"majority", "tfidf_lr"}
+
+
+def test_evaluate_model_on_a_labelled_file(trained_toy_model, toy_annotations, tmp_path):
+    model_dir = tmp_path / "m"
+    shutil.copytree(trained_toy_model.model_dir, model_dir)
+    result = CliRunner().invoke(cli, ["evaluate", "--model", str(model_dir), "--data",
+                                      str(toy_annotations), "--output", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert saved["data"]["split_sizes"] == {"test": 112}
+    assert saved["test"]["models"]["finetuned"]["macro_f1"] > 0.9
+
+
+def test_evaluate_needs_config_or_model_and_data():
+    result = CliRunner().invoke(cli, ["evaluate"])
+    assert result.exit_code == 2
+    assert "give --config FILE, or --model DIR with --data FILE" in result.output
