@@ -19,7 +19,11 @@ from pipeline.errors import ModelFolderError
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "meta.json", "config.yaml")
-DEFAULT_TOKENS_PER_BATCH = 16384
+# Padded tokens per batch. On CPU small batches stay in cache (2,048 was fastest and used the
+# least memory in benchmarks/throughput.py); a GPU needs large batches to be kept busy.
+CPU_TOKENS_PER_BATCH = 2048
+GPU_TOKENS_PER_BATCH = 65536
+BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
 def pick_device(requested: str = "auto"):
@@ -92,8 +96,10 @@ class StanceClassifier:
         temperature: float = 1.0,
         meta: dict | None = None,
         device=None,
-        tokens_per_batch: int = DEFAULT_TOKENS_PER_BATCH,
+        tokens_per_batch: int | None = None,
         max_batch_size: int = 256,
+        encoder=None,
+        backend: str = "torch",
     ):
         self.model = model
         self.tokenizer = tokenizer
@@ -103,40 +109,80 @@ class StanceClassifier:
         self.temperature = temperature
         self.meta = meta or {}
         self.device = device
-        self.tokens_per_batch = tokens_per_batch
+        on_gpu = device is not None and getattr(device, "type", str(device)) == "cuda"
+        self.tokens_per_batch = tokens_per_batch or (
+            GPU_TOKENS_PER_BATCH if on_gpu else CPU_TOKENS_PER_BATCH
+        )
         self.max_batch_size = max_batch_size
+        self.encoder = encoder
+        self.backend = backend
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto", **kwargs) -> StanceClassifier:
+    def load(
+        cls, path: str | Path, device: str = "auto", backend: str = "auto", **kwargs
+    ) -> StanceClassifier:
         """Load a model folder written by `stance train`.
 
         Args:
             path: the model folder (e.g. `models/default/model-best`).
             device: `auto` (GPU when available), `cpu` or `cuda`.
+            backend: `torch`; `onnx` (ONNX Runtime, CPU, same labels as torch); `onnx-int8`
+                (quantized, fastest, over 99% label agreement); `auto`: ONNX Runtime on CPU
+                when it is installed, PyTorch otherwise (always PyTorch on GPU).
 
         Raises:
-            ModelFolderError: the folder is missing files or its labels are inconsistent.
+            ModelFolderError: the folder is missing files, its labels are inconsistent, or the
+                backend cannot run on the device.
         """
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        from pipeline.onnx_backend import (
+            FP32_FILE,
+            ONNX_DIR,
+            OnnxEncoder,
+            export_onnx,
+            onnx_available,
+            quantize_onnx,
+        )
+
         folder = check_model_folder(path)
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         torch_device = pick_device(device)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            folder, use_safetensors=True, local_files_only=True
-        )
-        id2label = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        if backend == "auto":
+            backend = "onnx" if torch_device.type == "cpu" and onnx_available() else "torch"
+        if backend not in BACKENDS:
+            raise ModelFolderError(f"unknown backend {backend!r} (expected {', '.join(BACKENDS)})")
+        if backend != "torch" and torch_device.type != "cpu":
+            raise ModelFolderError(f"backend {backend!r} runs on CPU only; use backend 'torch'")
+        from transformers import AutoConfig
+
+        model_config = AutoConfig.from_pretrained(folder, local_files_only=True)
+        id2label = [model_config.id2label[i] for i in range(model_config.num_labels)]
         if id2label != meta["labels"]:
             raise ModelFolderError(
                 f"{folder}: label order in config.json {id2label} differs from meta.json "
                 f"{meta['labels']}"
             )
-        model.to(torch_device).eval()
-        if torch_device.type == "cuda":
-            # Half precision on GPU: about twice the throughput, same labels in practice.
-            model.to(torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        model, encoder = None, None
+        graph = folder / ONNX_DIR / FP32_FILE
+        if backend == "torch" or not graph.is_file():
+            model = AutoModelForSequenceClassification.from_pretrained(
+                folder, use_safetensors=True, local_files_only=True
+            )
+        if backend == "torch":
+            model.to(torch_device).eval()
+            if torch_device.type == "cuda":
+                # Half precision on GPU: about twice the throughput, same labels in practice.
+                model.to(torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+        else:
+            if not graph.is_file():
+                graph = export_onnx(folder, model, tokenizer)
+            if backend == "onnx-int8":
+                graph = quantize_onnx(graph)
+            encoder = OnnxEncoder(graph, threads=torch.get_num_threads())
+            model = None  # the graph holds the weights; no PyTorch copy is kept
         calibration = meta.get("calibration", {})
         return cls(
             model,
@@ -147,6 +193,8 @@ class StanceClassifier:
             temperature=float(calibration.get("temperature", 1.0)),
             meta=meta,
             device=torch_device,
+            encoder=encoder,
+            backend=backend,
             **kwargs,
         )
 
@@ -172,19 +220,19 @@ class StanceClassifier:
         batches = length_sorted_batches(
             [len(ids) for ids in input_ids], self.tokens_per_batch, self.max_batch_size
         )
+        keys = [key for key in encoded if key != "overflow_to_sample_mapping"]
+        tensors = "np" if self.encoder is not None else "pt"
         with torch.inference_mode():
             for batch in batches:
                 features = self.tokenizer.pad(
-                    {
-                        key: [encoded[key][i] for i in batch]
-                        for key in encoded
-                        if key != "overflow_to_sample_mapping"
-                    },
-                    return_tensors="pt",
+                    {key: [encoded[key][i] for i in batch] for key in keys},
+                    return_tensors=tensors,
                 )
+                if self.encoder is not None:
+                    logits[batch] = self.encoder(features)
+                    continue
                 features = {k: v.to(self.device, non_blocking=True) for k, v in features.items()}
-                output = self.model(**features).logits.float()
-                logits[batch] = output.cpu().numpy()
+                logits[batch] = self.model(**features).logits.float().cpu().numpy()
         return logits, owners
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:

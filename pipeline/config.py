@@ -78,9 +78,10 @@ class PredictConfig(_Section):
     stride: int | None = Field(default=None, ge=1)
     max_file_bytes: int = Field(default=20_000_000, ge=1)
     documents_per_shard: int = Field(default=2000, ge=1)
-    tokens_per_batch: int = Field(default=16384, ge=256)
+    tokens_per_batch: int | None = Field(default=None, ge=256)
     holder_context_sentences: int = Field(default=3, ge=0)
     actors: str = "configs/actors.yaml"
+    backend: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"
 
 
 class Config(_Section):

@@ -28,6 +28,7 @@ from pipeline.actors import ActorDictionary
 from pipeline.articles import Document, InputProblem, iter_documents
 from pipeline.config import PredictConfig
 from pipeline.errors import PipelineError
+from pipeline.onnx_backend import ONNX_DIR
 from pipeline.outputs import output_format, write_batches, write_json, write_jsonl, write_records
 from pipeline.provenance import hash_folder, package_versions, utc_now
 from pipeline.scoring import PROBABILITY_COLUMNS, SegmentOptions, document_passages, score_passages
@@ -221,7 +222,7 @@ def predict(
 
     started, clock = utc_now(), time.time()
     paths = OutputPaths.for_output(output)
-    model_hash = hash_folder(model_dir)
+    model_hash = hash_folder(model_dir, exclude=(ONNX_DIR,))
     fingerprint = run_fingerprint(list(inputs), paths.passages, model_hash, options)
     if overwrite:
         shutil.rmtree(paths.parts, ignore_errors=True)
@@ -244,7 +245,7 @@ def predict(
     resume_from = done[-1]["last"] + 1 if done else 0
 
     classifier = StanceClassifier.load(
-        model_dir, device=device, tokens_per_batch=options.tokens_per_batch
+        model_dir, device=device, backend=options.backend, tokens_per_batch=options.tokens_per_batch
     )
     actors = ActorDictionary.from_yaml(options.actors)
     segment = SegmentOptions(
@@ -304,6 +305,7 @@ def predict(
             "base_model": classifier.meta.get("base_model"),
             "labels": classifier.labels,
             "device": str(classifier.device),
+            "backend": classifier.backend,
         },
         "config": {
             "predict": options.model_dump(mode="json"),

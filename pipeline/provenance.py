@@ -45,11 +45,17 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def hash_folder(path: str | Path) -> str:
-    """One SHA-256 over every file in a folder (names and contents), in sorted order."""
+def hash_folder(path: str | Path, exclude: tuple[str, ...] = ()) -> str:
+    """One SHA-256 over every file in a folder (names and contents), in sorted order.
+
+    Top-level entries named in `exclude` (derived caches) are left out.
+    """
     digest = hashlib.sha256()
     root = Path(path)
-    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+    files = (
+        p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] not in exclude
+    )
+    for file in sorted(files):
         digest.update(str(file.relative_to(root)).encode())
         digest.update(sha256_file(file).encode())
     return digest.hexdigest()

@@ -18,7 +18,7 @@ def test_overfit_save_load_gives_identical_probabilities(trained_toy_model, toy_
     texts = [json.loads(line)["text"] for line in toy_annotations.read_text().splitlines()]
     gold = [json.loads(line)["label"] for line in toy_annotations.read_text().splitlines()]
     in_memory = trained_toy_model.classifier.predict_proba(texts)
-    loaded = StanceClassifier.load(trained_toy_model.model_dir, device="cpu")
+    loaded = StanceClassifier.load(trained_toy_model.model_dir, device="cpu", backend="torch")
     assert loaded.labels == list(LABELS)
     np.testing.assert_allclose(loaded.predict_proba(texts), in_memory, atol=1e-6)
     accuracy = np.mean([p == g for p, g in zip(loaded.predict(texts), gold)])

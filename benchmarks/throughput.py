@@ -1,0 +1,202 @@
+"""Throughput and memory of `stance predict` against a naive transformers pipeline.
+
+Runs, on the same inputs (the sample articles repeated to at least --passages passages):
+  1. our predictor end to end (reading, segmentation, holder attribution, tokenisation,
+     length-sorted dynamic batches, writing), and
+  2. `transformers.pipeline("text-classification")` over the same model folder with its default
+     settings, given the already-segmented passages (so it is spared the segmentation cost),
+each in its own process so that peak memory is measured separately, and prints passages/s,
+tokens/s, peak RSS and the ratio. `--memory N` also scores N short articles and N/10 short
+articles to show that peak memory does not grow with corpus size.
+
+    python benchmarks/throughput.py --model models/default/model-best
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCES = REPO / "annotations" / "sources"
+
+
+def sample_documents(min_passages: int) -> list[dict]:
+    """The sample articles, repeated under distinct ids until they hold `min_passages`."""
+    sys.path.insert(0, str(REPO))
+    from pipeline.segmentation import split_sentences
+
+    articles = [(p.stem, p.read_text(encoding="utf-8")) for p in sorted(SOURCES.glob("*.txt"))]
+    per_round = sum(len(split_sentences(text)) for _, text in articles)
+    rounds = -(-min_passages // per_round)
+    return [
+        {"id": f"{stem}-{r}", "text": text, "date": "2021-01-01"}
+        for r in range(rounds)
+        for stem, text in articles
+    ]
+
+
+def short_documents(n: int) -> list[dict]:
+    sentences = [
+        "The rebels said on Monday they were ready for talks without preconditions.",
+        "The government ruled out negotiations until the attacks stop.",
+        "Heavy rain closed the border crossing for a second day.",
+    ]
+    return [
+        {
+            "id": f"short-{i}",
+            "text": f"{sentences[i % 3]} {sentences[(i + 1) % 3]}",
+            "date": f"20{10 + i % 15}-0{1 + i % 9}-01",
+        }
+        for i in range(n)
+    ]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_ours(model: str, inputs: str, workdir: str, backend: str) -> dict:
+    sys.path.insert(0, str(REPO))
+    import pyarrow.parquet as pq
+
+    from pipeline.classifier import StanceClassifier
+    from pipeline.config import PredictConfig
+    from pipeline.inference import predict
+
+    StanceClassifier.load(model, device="cpu", backend=backend)  # export/quantize outside timing
+    options = PredictConfig(actors=str(REPO / "configs/actors.yaml"), backend=backend)
+    output = Path(workdir) / f"out-{backend}.parquet"
+    start = time.perf_counter()
+    manifest = predict(
+        model, [inputs], output, options, device="cpu", progress=False, overwrite=True
+    )
+    seconds = time.perf_counter() - start
+    return {
+        "passages": manifest["counts"]["passages"],
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "labels": pq.read_table(output, columns=["label"])["label"].to_pylist(),
+    }
+
+
+def run_naive(model: str, inputs: str) -> dict:
+    sys.path.insert(0, str(REPO))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import pipeline
+
+    from pipeline.segmentation import split_sentences
+
+    texts = []
+    for line in open(inputs, encoding="utf-8"):
+        text = json.loads(line)["text"]
+        texts.extend(text[s.start : s.end] for s in split_sentences(text))
+    classify = pipeline("text-classification", model=model, device="cpu")
+    start = time.perf_counter()
+    results = classify(texts)
+    seconds = time.perf_counter() - start
+    assert len(results) == len(texts)
+    return {"passages": len(texts), "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
+
+
+def count_tokens(model: str, inputs: str) -> int:
+    from transformers import AutoTokenizer
+
+    from pipeline.segmentation import split_sentences
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    texts = []
+    for line in open(inputs, encoding="utf-8"):
+        text = json.loads(line)["text"]
+        texts.extend(text[s.start : s.end] for s in split_sentences(text))
+    return sum(len(ids) for ids in tokenizer(texts, truncation=True, max_length=128)["input_ids"])
+
+
+def in_child(*args: str) -> dict:
+    """Run this script's worker mode in a fresh process; return its JSON result."""
+    done = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def write_jsonl(rows: list[dict], path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(REPO / "models/default/model-best"))
+    parser.add_argument("--passages", type=int, default=20000)
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure peak memory on N and N/10 short articles",
+    )
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        kind, inputs, workdir = args.worker
+        result = (
+            run_naive(args.model, inputs)
+            if kind == "naive"
+            else run_ours(args.model, inputs, workdir, backend=kind)
+        )
+        print(json.dumps(result))
+        return
+
+    with tempfile.TemporaryDirectory() as workdir:
+        inputs = Path(workdir) / "articles.jsonl"
+        write_jsonl(sample_documents(args.passages), inputs)
+        tokens = count_tokens(args.model, str(inputs))
+        naive = in_child("--model", args.model, "--worker", "naive", str(inputs), workdir)
+        runs = {
+            backend: in_child("--model", args.model, "--worker", backend, str(inputs), workdir)
+            for backend in ("torch", "onnx", "onnx-int8")
+        }
+        naive_rate = naive["passages"] / naive["seconds"]
+        print(
+            f"inputs: {naive['passages']} passages, {tokens} tokens (sample articles "
+            f"repeated); {os.cpu_count()} CPU threads; times include model loading"
+        )
+        print(
+            f"{'naive pipeline':<26} {naive_rate:8.1f} passages/s "
+            f"{tokens / naive['seconds']:9.0f} tokens/s  peak RSS {naive['peak_rss_mb']:.0f} MB"
+        )
+        for backend, result in runs.items():
+            rate = result["passages"] / result["seconds"]
+            agree = sum(
+                a == b for a, b in zip(result["labels"], runs["torch"]["labels"], strict=True)
+            ) / len(result["labels"])
+            print(
+                f"{'stance predict ' + backend:<26} {rate:8.1f} passages/s "
+                f"{tokens / result['seconds']:9.0f} tokens/s  peak RSS "
+                f"{result['peak_rss_mb']:.0f} MB  ratio {rate / naive_rate:.2f}x  "
+                f"labels = torch: {agree:.2%}"
+            )
+
+        if args.memory:
+            for n in (args.memory // 10, args.memory):
+                path = Path(workdir) / f"short-{n}.jsonl"
+                write_jsonl(short_documents(n), path)
+                result = in_child("--model", args.model, "--worker", "onnx", str(path), workdir)
+                print(
+                    f"memory: {n:>7} articles, {result['passages']:>7} passages: peak RSS "
+                    f"{result['peak_rss_mb']:.0f} MB ({result['passages'] / result['seconds']:.0f}"
+                    " passages/s)"
+                )
+
+
+if __name__ == "__main__":
+    main()
