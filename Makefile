@@ -25,6 +25,8 @@ run: $(STAMP)
 	$(BIN)/stance stats annotations/
 	$(BIN)/stance train --config configs/default.yaml
 	$(BIN)/stance evaluate --config configs/default.yaml
+	$(BIN)/stance predict --model models/default/model-best annotations/sources \
+		--output outputs/sample/passages.jsonl --overwrite --show 60
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -259,6 +259,13 @@ def gate(metrics_file: str) -> None:
 @click.option("--strict", is_flag=True, help="Exit 1 if any input was skipped.")
 @click.option("--overwrite", is_flag=True, help="Start over instead of resuming.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--show",
+    type=int,
+    default=0,
+    metavar="N",
+    help="Print up to N stance passages (accept/reject/conditional) when done.",
+)
 def predict(
     model_dir,
     inputs,
@@ -272,6 +279,7 @@ def predict(
     strict,
     overwrite,
     quiet,
+    show,
 ) -> None:
     """Score articles (files, folders, globs) into passages with stance, holder and summaries.
 
@@ -318,12 +326,43 @@ def predict(
     )
     for name, path in manifest["outputs"].items():
         click.echo(f"  {name:<9} {path}")
+    if show:
+        _show_stance_passages(manifest["outputs"]["passages"], show)
     if strict and counts["errors"]:
         click.echo(
             f"error: {counts['errors']} input(s) skipped (see {manifest['outputs']['errors']})",
             err=True,
         )
         sys.exit(1)
+
+
+def _show_stance_passages(path: str, limit: int) -> None:
+    """Print the stance passages of a predict output, whatever its format."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from pipeline.inference import PASSAGE_SCHEMA
+    from pipeline.outputs import output_format
+
+    fmt = output_format(path)
+    if fmt == "parquet":
+        rows = pq.read_table(path).to_pylist()
+    elif fmt == "csv":
+        types = {field.name: field.type for field in PASSAGE_SCHEMA}
+        rows = pacsv.read_csv(
+            path, convert_options=pacsv.ConvertOptions(column_types=types)
+        ).to_pylist()
+    else:
+        rows = [json.loads(line) for line in open(path, encoding="utf-8")]
+    stance = [r for r in rows if r["label"] != "none"]
+    shown = f" (first {limit})" if len(stance) > limit else ""
+    click.echo(f"\n{len(stance)} stance passages{shown}:")
+    for row in stance[:limit]:
+        text = " ".join(row["text"].split())
+        more = "..." if len(text) > 110 else ""
+        click.echo(
+            f"  [{row['label']:<11} {row['confidence']:.2f}] {row['holder']:<18} {text[:110]}{more}"
+        )
 
 
 @cli.command()

@@ -15,7 +15,8 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import groupby
@@ -170,35 +171,54 @@ def _write_shard(parts: Path, shard: Shard, rows: list[dict]) -> dict:
     return sidecar
 
 
-def _merge(paths: OutputPaths, shards: list[dict]) -> dict:
-    """Stream every shard into the final outputs; return counts."""
-    actors = ActorMonthTable()
-    articles: list[dict] = []
-    label_counts: dict[str, int] = {}
+def merge_outputs(
+    paths: OutputPaths,
+    parts: Callable[[], Iterator[tuple[pa.Table, list[dict]]]],
+    problems: list[dict],
+) -> dict:
+    """Write OUT, OUT.articles.*, OUT.actors.csv and OUT.errors.jsonl from scored parts.
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        for shard in shards:
-            table = pq.read_table(paths.parts / shard["file"], schema=PASSAGE_SCHEMA)
-            rows = table.to_pylist()
-            by_doc = {doc: list(group) for doc, group in groupby(rows, key=lambda r: r["doc_id"])}
-            for document in shard["documents"]:
-                articles.append(article_summary(document, by_doc.get(document["doc_id"], [])))
-            actors.add(rows)
-            for row in rows:
-                label_counts[row["label"]] = label_counts.get(row["label"], 0) + 1
+    `parts()` yields (passage table, metadata of the documents it covers) in document order; it
+    is called twice (passages, then articles) so that nothing but the per-(actor, month) table
+    is held in memory.
+    """
+    actors = ActorMonthTable()
+    label_counts: Counter = Counter()
+
+    def passage_batches() -> Iterator[pa.RecordBatch]:
+        for table, _ in parts():
+            actors.add(table.select(["holder", "date", "label", *PROBABILITY_COLUMNS]).to_pylist())
+            label_counts.update(table["label"].to_pylist())
             yield from table.to_batches()
 
-    n_passages = write_batches(batches(), paths.passages, PASSAGE_SCHEMA)
-    write_records(articles, paths.articles, ARTICLE_SCHEMA)
+    def article_batches() -> Iterator[pa.RecordBatch]:
+        for table, documents in parts():
+            rows = table.to_pylist()
+            by_doc = {doc: list(group) for doc, group in groupby(rows, key=lambda r: r["doc_id"])}
+            summaries = [article_summary(d, by_doc.get(d["doc_id"], [])) for d in documents]
+            yield pa.RecordBatch.from_pylist(summaries, schema=ARTICLE_SCHEMA)
+
+    n_passages = write_batches(passage_batches(), paths.passages, PASSAGE_SCHEMA)
+    n_documents = write_batches(article_batches(), paths.articles, ARTICLE_SCHEMA)
     write_records(actors.records(), paths.actors, ACTOR_SCHEMA)
-    problems = [p for shard in shards for p in shard["problems"]]
     write_jsonl(problems, paths.errors)
     return {
-        "documents": len(articles),
+        "documents": n_documents,
         "passages": n_passages,
         "errors": len(problems),
         "labels": dict(sorted(label_counts.items())),
     }
+
+
+def _shard_parts(paths: OutputPaths, shards: list[dict]):
+    def parts() -> Iterator[tuple[pa.Table, list[dict]]]:
+        for shard in shards:
+            yield (
+                pq.read_table(paths.parts / shard["file"], schema=PASSAGE_SCHEMA),
+                shard["documents"],
+            )
+
+    return parts
 
 
 def predict(
@@ -291,7 +311,8 @@ def predict(
                 errors=sum(len(s["problems"]) for s in done),
             )
     bar.close()
-    counts = _merge(paths, done)
+    problems = [p for shard in done for p in shard["problems"]]
+    counts = merge_outputs(paths, _shard_parts(paths, done), problems)
     seconds = time.time() - clock
     manifest = {
         "status": "complete",
