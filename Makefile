@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-# The main job: check the corpus, train the default config, compare it with the baselines.
+# The main job: check the corpus, train the default config, compare it with the baselines,
+# score the sample articles and write the HTML report.
 run: $(STAMP)
 	$(BIN)/stance validate annotations/
 	$(BIN)/stance stats annotations/
@@ -27,8 +28,13 @@ run: $(STAMP)
 	$(BIN)/stance evaluate --config configs/default.yaml
 	$(BIN)/stance predict --model models/default/model-best annotations/sources \
 		--output outputs/sample/passages.jsonl --overwrite --show 60
+	$(BIN)/stance report outputs/sample/passages.jsonl --output outputs/sample/report.html
 
+# The browser tests drive Debian's chromium; install it when missing (needs root, as in CI).
 test: $(STAMP)
+	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+		echo "warning: could not install chromium; browser tests will be skipped"
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

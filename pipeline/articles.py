@@ -117,6 +117,16 @@ def dateline(text: str, head_chars: int = 600) -> str:
     return min(found)[1].isoformat() if found else ""
 
 
+def headline(text: str) -> str:
+    """The first line that reads like a headline (4+ words), else the first line: a title for
+    plain-text articles whose first lines are often menus ("• Home") or furniture."""
+    lines = [line.strip(" \t•|-") for line in text.splitlines() if line.strip(" \t•|-")]
+    for line in lines[:15]:
+        if len(line.split()) >= 4 and len(line) <= 200:
+            return line
+    return lines[0][:200] if lines else ""
+
+
 def _file_doc_id(file: Path, root: Path | None) -> str:
     return str(file.relative_to(root)) if root else str(file)
 
@@ -268,7 +278,7 @@ def iter_documents(
                     doc_id=_file_doc_id(file, root),
                     text=text,
                     input=str(file),
-                    title=text.strip().splitlines()[0][:200],
+                    title=headline(text),
                     date=dateline(text),
                 )
         elif suffix in RECORD_SUFFIXES:

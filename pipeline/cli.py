@@ -400,6 +400,28 @@ def holders(paths: tuple[str, ...], actors: str, show_errors: int) -> None:
         )
 
 
+@cli.command()
+@click.argument("predictions", type=click.Path(dir_okay=False))
+@click.option(
+    "--output", required=True, type=click.Path(dir_okay=False), help="The HTML file to write."
+)
+@click.option(
+    "--full-articles",
+    default=200,
+    show_default=True,
+    help="Embed the full text of this many articles (all: stance passages).",
+)
+def report(predictions: str, output: str, full_articles: int) -> None:
+    """Write a self-contained HTML report of a `stance predict` output (works offline)."""
+    from pipeline.report import write_report
+
+    try:
+        path = write_report(predictions, output, max_full_articles=full_articles)
+    except PipelineError as error:
+        _fail(error)
+    click.echo(f"report: {path.resolve()}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="stance")

@@ -43,7 +43,9 @@ ACTOR_SCHEMA = pa.schema(
 
 def month_of(date: str) -> str:
     """`YYYY-MM` from an ISO-like date, or `unknown`."""
-    return date[:7] if len(date) >= 7 and date[:4].isdigit() and date[4] == "-" else "unknown"
+    if not isinstance(date, str) or len(date) < 7:
+        return "unknown"
+    return date[:7] if date[:4].isdigit() and date[4] == "-" else "unknown"
 
 
 def article_summary(document: dict, rows: list[dict]) -> dict:

@@ -9,24 +9,31 @@ from pipeline.actors import UNKNOWN, ActorDictionary, attribute_holder, holder_a
 from pipeline.annotations import Statement
 from pipeline.errors import ConfigError
 
-ACTORS = ActorDictionary({
-    "United States": ["US", "U.S.", "Washington", "White House", "Ari Fleischer"],
-    "Taliban": ["Islamic Emirate", "Zabihullah Mujahid", "Mujahid"],
-    "Afghan Government": ["Kabul", "Afghan government", "Ghani"],
-    "Pakistan": ["Pakistan", "Islamabad"],
-})
+ACTORS = ActorDictionary(
+    {
+        "United States": ["US", "U.S.", "Washington", "White House", "Ari Fleischer"],
+        "Taliban": ["Islamic Emirate", "Zabihullah Mujahid", "Mujahid"],
+        "Afghan Government": ["Kabul", "Afghan government", "Ghani"],
+        "Pakistan": ["Pakistan", "Islamabad"],
+    }
+)
 
 
-@pytest.mark.parametrize("text, holder", [
-    ('"It\'s time for action, not negotiations," said White House spokesman Ari Fleischer.',
-     "United States"),
-    ("The Taliban will not join talks with Washington, Zabihullah Mujahid said.", "Taliban"),
-    ("Talks with the Taliban are pointless, Ghani told reporters.", "Afghan Government"),
-    ("According to Islamabad, the movement is ready to negotiate with Kabul.", "Pakistan"),
-    ("Washington urged the Taliban to engage the Afghan government.", "United States"),
-    ("The Islamic Emirate's spokesman rejected talks with the US.", "Taliban"),
-    ("They refused to meet anyone.", UNKNOWN),
-])
+@pytest.mark.parametrize(
+    "text, holder",
+    [
+        (
+            '"It\'s time for action, not negotiations," said White House spokesman Ari Fleischer.',
+            "United States",
+        ),
+        ("The Taliban will not join talks with Washington, Zabihullah Mujahid said.", "Taliban"),
+        ("Talks with the Taliban are pointless, Ghani told reporters.", "Afghan Government"),
+        ("According to Islamabad, the movement is ready to negotiate with Kabul.", "Pakistan"),
+        ("Washington urged the Taliban to engage the Afghan government.", "United States"),
+        ("The Islamic Emirate's spokesman rejected talks with the US.", "Taliban"),
+        ("They refused to meet anyone.", UNKNOWN),
+    ],
+)
 def test_attribution(text, holder):
     assert attribute_holder(text, ACTORS) == holder
 
@@ -34,7 +41,8 @@ def test_attribution(text, holder):
 def test_acronyms_are_case_sensitive_and_longest_alias_wins():
     assert [m.actor for m in ACTORS.mentions("Let us talk, said the US.")] == ["United States"]
     assert [m.actor for m in ACTORS.mentions("The Afghan government spoke.")] == [
-        "Afghan Government"]
+        "Afghan Government"
+    ]
 
 
 def test_pronoun_falls_back_to_the_nearest_earlier_mention():
@@ -53,15 +61,26 @@ def test_actor_file_errors(tmp_path):
 
 def test_holder_accuracy_counts_stance_statements_only():
     def st(i, text, label, holder):
-        return Statement(id=str(i), text=text, label=label, holder=holder, doc_id="d",
-                         source="authored", annotator="t",
-                         condition="c" if label == "conditional" else "")
-    result = holder_accuracy([
-        st(1, "Ghani offered talks.", "accept", "Afghan Government"),
-        st(2, "Mujahid rejected talks.", "reject", "Taliban"),
-        st(3, "Islamabad refused talks.", "reject", "Taliban"),
-        st(4, "Rain fell.", "none", ""),
-    ], ACTORS)
+        return Statement(
+            id=str(i),
+            text=text,
+            label=label,
+            holder=holder,
+            doc_id="d",
+            source="authored",
+            annotator="t",
+            condition="c" if label == "conditional" else "",
+        )
+
+    result = holder_accuracy(
+        [
+            st(1, "Ghani offered talks.", "accept", "Afghan Government"),
+            st(2, "Mujahid rejected talks.", "reject", "Taliban"),
+            st(3, "Islamabad refused talks.", "reject", "Taliban"),
+            st(4, "Rain fell.", "none", ""),
+        ],
+        ACTORS,
+    )
     assert result["overall"] == {"n": 3, "correct": 2, "accuracy": 0.6667}
     assert result["errors"][0]["predicted"] == "Pakistan"
 

@@ -65,14 +65,16 @@ def test_onnx_backends_agree_with_torch(trained_toy_model, tmp_path):
 
     folder = tmp_path / "m"
     shutil.copytree(trained_toy_model.model_dir, folder)
-    texts = ["The army refused any talks with the rebels.", "Rain fell near the border.",
-             "The union will talk only if troops leave, said of the party.",
-             " ".join(["The council urged dialogue with the front."] * 20)]
+    texts = [
+        "The army refused any talks with the rebels.",
+        "Rain fell near the border.",
+        "The union will talk only if troops leave, said of the party.",
+        " ".join(["The council urged dialogue with the front."] * 20),
+    ]
     reference = StanceClassifier.load(folder, device="cpu", backend="torch")
     onnx = StanceClassifier.load(folder, device="cpu", backend="onnx")
     assert onnx.backend == "onnx" and (folder / "onnx" / "model.onnx").is_file()
-    np.testing.assert_allclose(onnx.predict_proba(texts), reference.predict_proba(texts),
-                               atol=1e-4)
+    np.testing.assert_allclose(onnx.predict_proba(texts), reference.predict_proba(texts), atol=1e-4)
     quantized = StanceClassifier.load(folder, device="cpu", backend="onnx-int8")
     assert quantized.predict_proba(texts).shape == (4, 4)
     assert StanceClassifier.load(folder, device="cpu").backend == "onnx"  # auto on CPU

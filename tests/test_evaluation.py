@@ -24,9 +24,16 @@ from pipeline.evaluation import (
 from pipeline.evaluation_report import write_report
 from pipeline.labels import LABELS
 
-TEXTS = ["They refused talks.", "They agreed to talks.", "Talks only if troops leave.",
-         "Rain fell.", "They rejected dialogue.", "They welcomed negotiations.",
-         "Negotiations once prisoners are freed.", "A bridge opened."] * 4
+TEXTS = [
+    "They refused talks.",
+    "They agreed to talks.",
+    "Talks only if troops leave.",
+    "Rain fell.",
+    "They rejected dialogue.",
+    "They welcomed negotiations.",
+    "Negotiations once prisoners are freed.",
+    "A bridge opened.",
+] * 4
 GOLD = ["reject", "accept", "conditional", "none"] * 8
 
 
@@ -51,8 +58,9 @@ def test_majority_baseline_and_unknown_name():
 def test_calibrated_svm_round_trips(tmp_path):
     model = train_baseline("tfidf_svm", TEXTS, GOLD, seed=1, base_model="unused")
     model.save(tmp_path / "svm")
-    np.testing.assert_allclose(BaselineClassifier.load(tmp_path / "svm").predict_proba(TEXTS),
-                               model.predict_proba(TEXTS))
+    np.testing.assert_allclose(
+        BaselineClassifier.load(tmp_path / "svm").predict_proba(TEXTS), model.predict_proba(TEXTS)
+    )
 
 
 def test_baseline_file_with_untrusted_types_is_refused(tmp_path):
@@ -96,8 +104,10 @@ def test_paired_bootstrap_separates_a_better_model_from_noise():
 def passing_report(**gate):
     return {
         "gate": {"macro_f1_floor": 0.5, "against_best_baseline": True, **gate},
-        "test": {"best_baseline": "tfidf_lr",
-                 "models": {"finetuned": {"macro_f1": 0.8}, "tfidf_lr": {"macro_f1": 0.7}}},
+        "test": {
+            "best_baseline": "tfidf_lr",
+            "models": {"finetuned": {"macro_f1": 0.8}, "tfidf_lr": {"macro_f1": 0.7}},
+        },
     }
 
 
@@ -105,11 +115,13 @@ def test_gate_passes_a_healthy_run_and_trips_on_regressions():
     assert check_gate(passing_report()) == []
     below_floor = passing_report(macro_f1_floor=0.9)
     assert check_gate(below_floor) == [
-        "fine-tuned test macro-F1 0.800 is below the floor 0.900 (evaluate.macro_f1_floor)"]
+        "fine-tuned test macro-F1 0.800 is below the floor 0.900 (evaluate.macro_f1_floor)"
+    ]
     beaten = passing_report()
     beaten["test"]["models"]["tfidf_lr"]["macro_f1"] = 0.85
     assert check_gate(beaten) == [
-        "fine-tuned test macro-F1 0.800 is below the best baseline tfidf_lr (0.850)"]
+        "fine-tuned test macro-F1 0.800 is below the best baseline tfidf_lr (0.850)"
+    ]
     beaten["gate"]["against_best_baseline"] = False
     assert check_gate(beaten) == []
     with pytest.raises(QualityGateError) as info:
@@ -131,13 +143,20 @@ def test_gate_command_exits_3_on_a_failing_metrics_file(tmp_path):
 
 
 def test_evaluate_run_writes_the_full_report(trained_toy_model, tmp_path):
-    config = Config.model_validate({
-        **trained_toy_model.meta["config"],
-        "evaluate": {"baselines": ["majority", "tfidf_lr"], "cv_folds": 3,
-                     "bootstrap_samples": 200, "macro_f1_floor": 0.1},
-    })
+    config = Config.model_validate(
+        {
+            **trained_toy_model.meta["config"],
+            "evaluate": {
+                "baselines": ["majority", "tfidf_lr"],
+                "cv_folds": 3,
+                "bootstrap_samples": 200,
+                "macro_f1_floor": 0.1,
+            },
+        }
+    )
     report, scored, statements, baselines = evaluate_run(
-        config, trained_toy_model.model_dir, cross_validation=True, progress=False)
+        config, trained_toy_model.model_dir, cross_validation=True, progress=False
+    )
     folder = write_report(report, scored, statements, tmp_path / "report")
     saved = json.loads((folder / "metrics.json").read_text())
     assert saved["test"]["ranking"][-1] == "majority"
@@ -160,8 +179,18 @@ def test_evaluate_run_writes_the_full_report(trained_toy_model, tmp_path):
 def test_evaluate_model_on_a_labelled_file(trained_toy_model, toy_annotations, tmp_path):
     model_dir = tmp_path / "m"
     shutil.copytree(trained_toy_model.model_dir, model_dir)
-    result = CliRunner().invoke(cli, ["evaluate", "--model", str(model_dir), "--data",
-                                      str(toy_annotations), "--output", str(tmp_path / "r")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            "--model",
+            str(model_dir),
+            "--data",
+            str(toy_annotations),
+            "--output",
+            str(tmp_path / "r"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     saved = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert saved["data"]["split_sizes"] == {"test": 112}

@@ -31,10 +31,12 @@ def test_ray_results_equal_local_results(local_ray, trained_toy_model, tmp_path)
     inputs = [str(REPO / "annotations/sources"), str(bad)]
     options = PredictConfig(actors=str(REPO / "configs/actors.yaml"), documents_per_shard=2)
     model = str(trained_toy_model.model_dir)
-    local = predict(model, inputs, tmp_path / "local" / "p.jsonl", options, device="cpu",
-                    progress=False)
-    distributed = predict_with_ray(model, inputs, tmp_path / "ray" / "p.jsonl", options,
-                                   device="cpu", progress=False)
+    local = predict(
+        model, inputs, tmp_path / "local" / "p.jsonl", options, device="cpu", progress=False
+    )
+    distributed = predict_with_ray(
+        model, inputs, tmp_path / "ray" / "p.jsonl", options, device="cpu", progress=False
+    )
     assert distributed["engine"] == "ray"
     assert distributed["counts"] == local["counts"]
     local_rows = [json.loads(x) for x in (tmp_path / "local/p.jsonl").open()]
@@ -51,5 +53,6 @@ def test_ray_results_equal_local_results(local_ray, trained_toy_model, tmp_path)
             for key in a:
                 if key != "strongest_passages":  # confidences may differ in the 6th decimal
                     assert a[key] == b[key], (name, key)
-    assert (tmp_path / "ray/p.actors.csv").read_text().splitlines()[0] == \
-        (tmp_path / "local/p.actors.csv").read_text().splitlines()[0]
+    assert (tmp_path / "ray/p.actors.csv").read_text().splitlines()[0] == (
+        tmp_path / "local/p.actors.csv"
+    ).read_text().splitlines()[0]

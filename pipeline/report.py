@@ -1,0 +1,234 @@
+"""The analyst's view: predictions as pandas tables, a matplotlib timeline, and one HTML file.
+
+`write_report` builds a self-contained page (inline CSS, JavaScript and SVG; no network) from the
+outputs of `stance predict`. All article text reaches the page as JSON inside a
+`<script type="application/json">` element, with `<`, `>` and `&` escaped, and the page's
+JavaScript inserts it with `textContent` only, so markup in an article is shown, never run.
+Large runs stay usable: the stance passages are embedded in compact columns, full article text
+only for the first `max_full_articles` articles, and every list is paginated.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.errors import PipelineError
+from pipeline.inference import OutputPaths
+from pipeline.labels import LABELS, STANCE_LABELS
+from pipeline.summaries import month_of
+
+LABEL_COLOURS = {
+    "accept": "#1a9850",
+    "reject": "#d73027",
+    "conditional": "#e69f00",
+    "none": "#9e9e9e",
+}
+
+
+@dataclass
+class Predictions:
+    """The outputs of one `stance predict` run, as DataFrames."""
+
+    passages: pd.DataFrame
+    articles: pd.DataFrame
+    actors: pd.DataFrame
+    manifest: dict
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".csv":
+        return pd.read_csv(path, keep_default_na=False, dtype={"date": str, "month": str})
+    return pd.read_json(path, lines=True, dtype={"date": str, "doc_id": str})
+
+
+def load_predictions(path: str | Path) -> Predictions:
+    """Read OUT and the files `stance predict` wrote beside it.
+
+    Raises:
+        PipelineError: a file is missing (names it).
+    """
+    paths = OutputPaths.for_output(path)
+    for required in (paths.passages, paths.articles, paths.actors, paths.manifest):
+        if not required.is_file():
+            raise PipelineError(f"{required}: not found; is {path} the output of stance predict?")
+    passages = _read_table(paths.passages)
+    passages["date"] = passages["date"].fillna("").astype(str)
+    articles = _read_table(paths.articles)
+    text_columns = ["doc_id", "title", "date", "source", "url", "input"]
+    articles[text_columns] = articles[text_columns].fillna("").astype(str)
+    return Predictions(
+        passages=passages,
+        articles=articles,
+        actors=pd.read_csv(paths.actors, keep_default_na=False, dtype={"month": str}),
+        manifest=json.loads(paths.manifest.read_text(encoding="utf-8")),
+    )
+
+
+def actor_table(predictions: Predictions) -> pd.DataFrame:
+    """Per actor: stance passage counts per label, total, first and last month with a stance."""
+    stance = predictions.passages[predictions.passages["label"].isin(STANCE_LABELS)].copy()
+    stance["month"] = stance["date"].map(month_of)
+    counts = stance.pivot_table(
+        index="holder", columns="label", values="passage_id", aggfunc="count", fill_value=0
+    )
+    counts = counts.reindex(columns=list(STANCE_LABELS), fill_value=0)
+    counts["total"] = counts.sum(axis=1)
+    dated = stance[stance["month"] != "unknown"].groupby("holder")["month"]
+    counts["first_month"] = dated.min()
+    counts["last_month"] = dated.max()
+    return counts.sort_values("total", ascending=False).rename_axis("actor").reset_index()
+
+
+def timeline_frame(predictions: Predictions, metric: str = "count") -> pd.DataFrame:
+    """Month x actor table: stance passages per month (`count`) or mean p_<label>."""
+    table = predictions.actors[predictions.actors["month"] != "unknown"]
+    if metric == "count":
+        values = table[[f"n_{label}" for label in STANCE_LABELS]].sum(axis=1)
+    elif metric in LABELS:
+        values = table[f"mean_p_{metric}"]
+    else:
+        raise PipelineError(f"unknown timeline metric {metric!r} (count or a label)")
+    frame = table.assign(value=values).pivot_table(
+        index="month", columns="actor", values="value", aggfunc="sum"
+    )
+    return frame.sort_index()
+
+
+def timeline_figure(predictions: Predictions, metric: str = "count", top: int = 8):
+    """A matplotlib Figure: one line per actor (the `top` actors by stance passages)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = timeline_frame(predictions, metric)
+    keep = actor_table(predictions)["actor"].head(top).tolist()
+    frame = frame[[actor for actor in keep if actor in frame.columns]]
+    figure, axes = plt.subplots(figsize=(10, 4.5))
+    if not frame.empty:
+        frame.index = pd.PeriodIndex(frame.index, freq="M").to_timestamp()
+        frame.plot(ax=axes, marker="o", linewidth=1.5)
+    axes.set_ylabel("stance passages per month" if metric == "count" else f"mean p({metric})")
+    axes.set_xlabel("month")
+    axes.set_title("Stance toward talks per actor")
+    axes.legend(loc="upper left", fontsize="small", frameon=False)
+    figure.tight_layout()
+    return figure
+
+
+def _json_for_script(data) -> str:
+    """JSON that cannot end its <script> element or open a comment, whatever the text holds."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def report_data(
+    predictions: Predictions, max_full_articles: int = 200, max_stance_passages: int = 200_000
+) -> dict:
+    """The compact JSON the page renders: documents, stance passages as columns, contexts."""
+    passages = predictions.passages
+    articles = predictions.articles.reset_index(drop=True)
+    doc_index = {doc: i for i, doc in enumerate(articles["doc_id"].astype(str))}
+    stance = passages[passages["label"].isin(STANCE_LABELS)]
+    if len(stance) > max_stance_passages:
+        stance = stance.nlargest(max_stance_passages, "confidence").sort_index()
+    actors = sorted(set(stance["holder"]))
+    months = sorted({month_of(d) for d in stance["date"]} - {"unknown"})
+    actor_index = {a: i for i, a in enumerate(actors)}
+    month_index = {m: i for i, m in enumerate(months)}
+    columns = {
+        "doc": [doc_index.get(str(d), -1) for d in stance["doc_id"]],
+        "pid": stance["passage_id"].astype(str).tolist(),
+        "label": [LABELS.index(x) for x in stance["label"]],
+        "conf": stance["confidence"].round(3).tolist(),
+        "p": stance[[f"p_{label}" for label in LABELS]].round(3).values.tolist(),
+        "holder": [actor_index[h] for h in stance["holder"]],
+        "month": [month_index.get(month_of(d), -1) for d in stance["date"]],
+        "text": stance["text"].astype(str).tolist(),
+    }
+    full = {}
+    for doc_id, group in passages.groupby("doc_id", sort=False):
+        index = doc_index.get(str(doc_id))
+        if index is None or index >= max_full_articles:
+            continue
+        full[index] = [
+            [str(r.passage_id), str(r.text), LABELS.index(r.label)] for r in group.itertuples()
+        ]
+    documents = [
+        {
+            "id": str(row.doc_id),
+            "title": str(row.title or ""),
+            "date": str(row.date or ""),
+            "source": str(row.source or ""),
+            "url": str(row.url or ""),
+            "n": [int(getattr(row, f"n_{label}")) for label in LABELS],
+        }
+        for row in articles.itertuples()
+    ]
+    manifest = predictions.manifest
+    return {
+        "labels": list(LABELS),
+        "colours": LABEL_COLOURS,
+        "actors": actors,
+        "months": months,
+        "documents": documents,
+        "stance": columns,
+        "full": full,
+        "overview": {
+            "articles": len(articles),
+            "passages": int(len(passages)),
+            "labels": {label: int((passages["label"] == label).sum()) for label in LABELS},
+            "embedded_stance_passages": len(stance),
+            "full_text_articles": len(full),
+        },
+        "manifest": {
+            "finished": manifest.get("finished"),
+            "engine": manifest.get("engine"),
+            "model": manifest.get("model", {}).get("folder"),
+            "model_sha256": manifest.get("model", {}).get("sha256"),
+            "base_model": (manifest.get("model", {}).get("base_model") or {}).get("name"),
+            "predict_config": manifest.get("config", {}).get("predict"),
+            "inputs": manifest.get("inputs"),
+            "errors": manifest.get("counts", {}).get("errors"),
+        },
+    }
+
+
+def render_html(data: dict, title: str = "Stance toward talks") -> str:
+    """The page: template + inline CSS/JS + the data as escaped JSON."""
+    template = resources.files("pipeline").joinpath("report_template.html").read_text("utf-8")
+    return template.replace("__TITLE__", html.escape(title)).replace(
+        "__DATA__", _json_for_script(data)
+    )
+
+
+def write_report(
+    predictions_path: str | Path,
+    output: str | Path,
+    max_full_articles: int = 200,
+    title: str | None = None,
+) -> Path:
+    """Write the self-contained HTML report for a `stance predict` output; return its path."""
+    from pipeline.outputs import atomic_path
+
+    predictions = load_predictions(predictions_path)
+    data = report_data(predictions, max_full_articles=max_full_articles)
+    page = render_html(data, title or f"Stance toward talks: {Path(predictions_path).name}")
+    output = Path(output)
+    with atomic_path(output) as temporary:
+        temporary.write_text(page, encoding="utf-8")
+    return output
