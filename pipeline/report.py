@@ -147,7 +147,9 @@ def report_data(
     if len(stance) > max_stance_passages:
         stance = stance.nlargest(max_stance_passages, "confidence").sort_index()
     actors = sorted(set(stance["holder"]))
-    months = sorted({month_of(d) for d in stance["date"]} - {"unknown"})
+    dated = sorted({month_of(d) for d in stance["date"]} - {"unknown"})
+    # A continuous month axis, so that gaps in time show as gaps.
+    months = ([str(p) for p in pd.period_range(dated[0], dated[-1], freq="M")] if dated else [])
     actor_index = {a: i for i, a in enumerate(actors)}
     month_index = {m: i for i, m in enumerate(months)}
     columns = {
