@@ -422,6 +422,64 @@ def report(predictions: str, output: str, full_articles: int) -> None:
     click.echo(f"report: {path.resolve()}")
 
 
+@cli.command(name="agreement")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--disagreements",
+    type=click.Path(dir_okay=False),
+    help="Write the items to adjudicate to this JSONL file.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print all statistics as JSON.")
+def agreement_command(files: tuple[str, ...], disagreements: str | None, as_json: bool) -> None:
+    """Inter-annotator agreement between annotation files (JSONL or CSV with id,label).
+
+    Cohen's kappa per pair, Krippendorff's alpha over all, per-label agreement, the annotator
+    confusion matrix and the disagreements to adjudicate.
+    """
+    from pathlib import Path
+
+    from pipeline.agreement import agreement, read_labels
+    from pipeline.outputs import write_jsonl
+
+    try:
+        if len(files) < 2:
+            raise click.UsageError("give at least two annotation files")
+        result = agreement([read_labels(f) for f in files], [Path(f).stem for f in files])
+    except PipelineError as error:
+        _fail(error)
+    if disagreements:
+        write_jsonl(result["disagreements"], disagreements)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        f"{result['items']} items labelled by 2+ annotators; "
+        f"Krippendorff's alpha (nominal) {result['krippendorff_alpha']:.3f}"
+    )
+    for pair in result["pairs"]:
+        a, b = pair["annotators"]
+        click.echo(
+            f"\n{a} vs {b}: {pair['items']} items, observed agreement "
+            f"{pair['observed_agreement']:.3f}, Cohen's kappa {pair['cohen_kappa']:.3f}"
+        )
+        for label, stats in pair["per_label"].items():
+            specific = stats["specific_agreement"]
+            click.echo(
+                f"  {label:<12} specific agreement "
+                f"{'-' if specific is None else f'{specific:.3f}'}  kappa {stats['kappa']:.3f}"
+            )
+        labels = pair["confusion_matrix"]["labels"]
+        click.echo(
+            f"  confusion ({a} rows, {b} columns): " + " ".join(f"{x[:4]:>5}" for x in labels)
+        )
+        for label, row in zip(labels, pair["confusion_matrix"]["matrix"], strict=True):
+            click.echo(f"    {label:<12}" + "".join(f"{v:>6}" for v in row))
+    click.echo(
+        f"\n{len(result['disagreements'])} disagreements to adjudicate"
+        + (f" (written to {disagreements})" if disagreements else "")
+    )
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="stance")

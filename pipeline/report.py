@@ -149,7 +149,7 @@ def report_data(
     actors = sorted(set(stance["holder"]))
     dated = sorted({month_of(d) for d in stance["date"]} - {"unknown"})
     # A continuous month axis, so that gaps in time show as gaps.
-    months = ([str(p) for p in pd.period_range(dated[0], dated[-1], freq="M")] if dated else [])
+    months = [str(p) for p in pd.period_range(dated[0], dated[-1], freq="M")] if dated else []
     actor_index = {a: i for i, a in enumerate(actors)}
     month_index = {m: i for i, m in enumerate(months)}
     columns = {

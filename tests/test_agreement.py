@@ -1,0 +1,111 @@
+"""Agreement figures match values computed by hand on a small fixture."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.agreement import agreement, read_labels
+from pipeline.cli import cli
+from pipeline.errors import DataError
+
+A = [
+    "accept",
+    "accept",
+    "reject",
+    "reject",
+    "conditional",
+    "conditional",
+    "none",
+    "none",
+    "none",
+    "accept",
+]
+B = [
+    "accept",
+    "reject",
+    "reject",
+    "reject",
+    "conditional",
+    "none",
+    "none",
+    "none",
+    "none",
+    "accept",
+]
+
+
+def write(path, labels):
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"s{i}", "text": f"t{i}", "label": label}) + "\n"
+            for i, label in enumerate(labels)
+        )
+    )
+    return path
+
+
+def test_two_annotators_match_hand_computed_values(tmp_path):
+    result = agreement(
+        [read_labels(write(tmp_path / "a.jsonl", A)), read_labels(write(tmp_path / "b.jsonl", B))],
+        ["a", "b"],
+    )
+    pair = result["pairs"][0]
+    assert pair["observed_agreement"] == pytest.approx(0.8)
+    # p_e = (3*2 + 2*3 + 2*1 + 3*4) / 100 = 0.26; kappa = (0.8 - 0.26) / 0.74
+    assert pair["cohen_kappa"] == pytest.approx(0.54 / 0.74)
+    # nominal alpha = 1 - (n - 1) * disagreeing pairs / (n^2 - sum n_c^2) = 1 - 19 * 4 / 292
+    assert result["krippendorff_alpha"] == pytest.approx(1 - 76 / 292)
+    specific = {k: v["specific_agreement"] for k, v in pair["per_label"].items()}
+    assert specific == pytest.approx(
+        {"accept": 0.8, "reject": 0.8, "conditional": 2 / 3, "none": 6 / 7}
+    )
+    assert pair["confusion_matrix"]["matrix"] == [
+        [2, 1, 0, 0],
+        [0, 2, 0, 0],
+        [0, 0, 1, 1],
+        [0, 0, 0, 3],
+    ]
+    assert [d["id"] for d in result["disagreements"]] == ["s1", "s5"]
+
+
+def test_three_annotators_with_a_missing_label(tmp_path):
+    c = list(A)
+    files = [write(tmp_path / "a.jsonl", A), write(tmp_path / "b.jsonl", B)]
+    third = tmp_path / "c.jsonl"
+    third.write_text(
+        "".join(
+            json.dumps({"id": f"s{i}", "label": label}) + "\n"
+            for i, label in enumerate(c)
+            if i != 0
+        )
+    )
+    result = agreement([read_labels(f) for f in [*files, third]], ["a", "b", "c"])
+    assert len(result["pairs"]) == 3 and result["items"] == 10
+    assert result["pairs"][1]["items"] == 9
+    assert 0 < result["krippendorff_alpha"] < 1
+
+
+def test_bad_labels_are_located(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(
+        '{"id": "x", "label": "maybe"}\n{"id": "x", "label": "none"}\n{"id": "x", "label": "none"}\n'
+    )
+    with pytest.raises(DataError) as info:
+        read_labels(path)
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}:1: label: unknown label 'maybe' (expected one of accept, reject, conditional, none)",
+        f"{path}:3: id: duplicate id 'x'",
+    ]
+
+
+def test_cli_prints_and_writes_disagreements(tmp_path):
+    a, b = write(tmp_path / "a.jsonl", A), write(tmp_path / "b.jsonl", B)
+    result = CliRunner().invoke(
+        cli, ["agreement", str(a), str(b), "--disagreements", str(tmp_path / "d.jsonl")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Cohen's kappa 0.730" in result.output and "alpha (nominal) 0.740" in result.output
+    assert len((tmp_path / "d.jsonl").read_text().splitlines()) == 2
