@@ -162,7 +162,13 @@ def train(config_path: str, overrides: tuple[str, ...], output: str | None, quie
     help="Report folder [default: <evaluate.report_dir>/<run_name>].",
 )
 @click.option("--no-gate", is_flag=True, help="Report only; do not exit 3 when the gate fails.")
-def evaluate(config_path, overrides, model_dir, data_paths, cv, output, no_gate) -> None:
+@click.option(
+    "--learning-curve",
+    "curve",
+    is_flag=True,
+    help="With --config: fine-tune on 25/50/75/100% of train and plot test macro-F1.",
+)
+def evaluate(config_path, overrides, model_dir, data_paths, cv, output, no_gate, curve) -> None:
     """Compare the fine-tuned model with baselines, or score a model on a labelled file.
 
     \b
@@ -176,6 +182,26 @@ def evaluate(config_path, overrides, model_dir, data_paths, cv, output, no_gate)
     from pipeline.evaluation_report import write_report
 
     try:
+        if curve:
+            if not config_path:
+                raise click.UsageError("--learning-curve needs --config")
+            from pipeline.evaluation import learning_curve, plot_learning_curve
+            from pipeline.outputs import write_json
+
+            config = load_config(config_path, _overrides(overrides))
+            folder = Path(output or Path(config.evaluate.report_dir) / config.run_name)
+            folder.mkdir(parents=True, exist_ok=True)
+            result = learning_curve(config)
+            write_json(result, folder / "learning_curve.json")
+            plot_learning_curve(result, folder / "learning_curve.png")
+            for point in result["points"]:
+                low, high = point["macro_f1_ci95"]
+                click.echo(
+                    f"{point['train_size']:>6} statements: macro-F1 "
+                    f"{point['macro_f1']:.3f} [{low:.3f}, {high:.3f}]"
+                )
+            click.echo(f"curve: {folder / 'learning_curve.png'}")
+            return
         if config_path:
             config = load_config(config_path, _overrides(overrides))
             model_dir = model_dir or str(Path("models") / config.run_name / "model-best")

@@ -366,3 +366,95 @@ def evaluate_file(
         "config": classifier.meta.get("config"),
     }
     return report, scored, statements
+
+
+def subsample_documents(
+    statements: Sequence[Statement], fraction: float, seed: int
+) -> list[Statement]:
+    """About `fraction` of the statements, whole documents at a time, in a seeded order."""
+    if fraction >= 1:
+        return list(statements)
+    documents = sorted({s.doc_id for s in statements})
+    np.random.default_rng(seed).shuffle(documents)
+    chosen, count, target = set(), 0, fraction * len(statements)
+    sizes = {d: 0 for d in documents}
+    for s in statements:
+        sizes[s.doc_id] += 1
+    for document in documents:
+        if count >= target:
+            break
+        chosen.add(document)
+        count += sizes[document]
+    return [s for s in statements if s.doc_id in chosen]
+
+
+def learning_curve(
+    config: Config, fractions: Sequence[float] = (0.25, 0.5, 0.75, 1.0), progress: bool = True
+) -> dict:
+    """Fine-tune on growing fractions of the training split; test macro-F1 with intervals.
+
+    Each fraction keeps whole documents (grouped, stratified subsample of train), and every
+    model is scored on the same test split, so a curve still rising at 100% says that more
+    labels would still help.
+    """
+    from pipeline.training import train
+
+    statements = load_statements(config.data.paths)
+    split = make_split(
+        statements,
+        config.data.split,
+        config.seed,
+        config.data.dev_fraction,
+        config.data.test_fraction,
+    )
+    resamples = bootstrap_indices(len(split.test), config.evaluate.bootstrap_samples, config.seed)
+    gold = np.array([LABELS.index(s.label) for s in split.test])
+    points = []
+    for fraction in fractions:
+        subset = subsample_documents(split.train, fraction, config.seed)
+        workdir = Path(tempfile.mkdtemp(prefix="curve-"))
+        try:
+            result = train(
+                config,
+                output_dir=workdir,
+                progress=progress,
+                split=Split(train=subset, dev=split.dev, test=split.test),
+            )
+            predicted = result.classifier.predict_proba([s.text for s in split.test]).argmax(1)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        points.append(
+            {
+                "fraction": fraction,
+                "train_size": len(subset),
+                "macro_f1": result.metrics["test"]["macro_f1"],
+                "macro_f1_ci95": bootstrap_interval(gold, predicted, resamples),
+            }
+        )
+        log.info("learning curve %s", points[-1])
+    return {"points": points, "test_size": len(split.test)}
+
+
+def plot_learning_curve(curve: dict, path: str | Path) -> None:
+    """Macro-F1 against training size, with the 95% intervals as a band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [p["train_size"] for p in curve["points"]]
+    scores = [p["macro_f1"] for p in curve["points"]]
+    figure, axes = plt.subplots(figsize=(6, 4))
+    axes.fill_between(
+        sizes,
+        [p["macro_f1_ci95"][0] for p in curve["points"]],
+        [p["macro_f1_ci95"][1] for p in curve["points"]],
+        alpha=0.2,
+    )
+    axes.plot(sizes, scores, marker="o")
+    axes.set_xlabel("training statements")
+    axes.set_ylabel(f"test macro-F1 (n={curve['test_size']}, 95% CI)")
+    axes.set_title("Learning curve")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

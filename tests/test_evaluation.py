@@ -201,3 +201,24 @@ def test_evaluate_needs_config_or_model_and_data():
     result = CliRunner().invoke(cli, ["evaluate"])
     assert result.exit_code == 2
     assert "give --config FILE, or --model DIR with --data FILE" in result.output
+
+
+def test_learning_curve_trains_on_growing_document_subsets(toy_config, tmp_path):
+    from pipeline.evaluation import learning_curve, plot_learning_curve, subsample_documents
+
+    config = toy_config(epochs=2).model_copy(
+        update={"evaluate": Config().evaluate.model_copy(update={"bootstrap_samples": 100})})
+    curve = learning_curve(config, fractions=(0.5, 1.0), progress=False)
+    sizes = [p["train_size"] for p in curve["points"]]
+    assert sizes[0] < sizes[1]
+    for point in curve["points"]:
+        low, high = point["macro_f1_ci95"]
+        assert low <= point["macro_f1"] <= high
+    plot_learning_curve(curve, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    from pipeline.annotations import load_statements
+
+    statements = load_statements(config.data.paths)
+    half = subsample_documents(statements, 0.5, seed=1)
+    kept_docs = {s.doc_id for s in half}
+    assert all(s in half for s in statements if s.doc_id in kept_docs)  # whole documents only
