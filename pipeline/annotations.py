@@ -20,6 +20,7 @@ from pipeline.labels import LABELS, Label
 
 AUTHORED = "authored"
 NEAR_DUPLICATE_SIMILARITY = 0.9
+CHECKABLE_SOURCE_SUFFIXES = {".txt", ".md", ""}
 
 
 class Statement(BaseModel):
@@ -41,6 +42,8 @@ class Statement(BaseModel):
     char_end: int | None = None
     conflict: str = ""
     note: str = ""
+    # Set by `stance suggest`: the model's probabilities for the suggested label.
+    probabilities: dict[str, float] | None = None
 
     @field_validator("holder", "target", "condition", "conflict", "note", mode="before")
     @classmethod
@@ -256,6 +259,8 @@ def _offset_problems(records: list[Record], sources_dir: Path | None) -> list[Pr
         st = record.statement
         if st.source == AUTHORED or st.char_start is None:
             continue
+        if Path(st.source).suffix.lower() not in CHECKABLE_SOURCE_SUFFIXES:
+            continue  # offsets into extracted HTML or record text cannot be checked on disk
         source_path = _find_source(Path(record.path), st.source, sources_dir)
         if source_path not in cache:
             try:

@@ -506,6 +506,141 @@ def agreement_command(files: tuple[str, ...], disagreements: str | None, as_json
     )
 
 
+@cli.command()
+@click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False))
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--n", "count", default=100, show_default=True, help="Passages to propose.")
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Suggestions in the annotation format (.jsonl).",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["entropy", "margin"]),
+    default="entropy",
+    show_default=True,
+    help="How uncertainty is measured.",
+)
+@click.option(
+    "--random-share",
+    default=0.1,
+    show_default=True,
+    help="Share of the suggestions drawn at random, to keep estimates honest.",
+)
+@click.option(
+    "--per-article",
+    default=3,
+    show_default=True,
+    help="At most this many suggestions from one article.",
+)
+@click.option("--seed", default=13, show_default=True)
+@click.option(
+    "--actors", default="configs/actors.yaml", show_default=True, type=click.Path(dir_okay=False)
+)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
+def suggest(
+    model_dir, inputs, count, output, strategy, random_share, per_article, seed, actors, device
+) -> None:
+    """Propose the passages most worth labelling next (uncertain, diverse, plus a random share)."""
+    from collections import Counter
+    from pathlib import Path
+
+    from pipeline.actors import ActorDictionary
+    from pipeline.articles import InputProblem, iter_documents
+    from pipeline.classifier import StanceClassifier
+    from pipeline.interchange import write_statements
+    from pipeline.scoring import SegmentOptions, iter_scored_documents
+    from pipeline.suggest import select, source_name, to_statement
+
+    try:
+        classifier = StanceClassifier.load(model_dir, device=device)
+        actor_dictionary = ActorDictionary.from_yaml(actors)
+        sources, skipped = {}, []
+
+        def documents():
+            for item in iter_documents(inputs):
+                if isinstance(item, InputProblem):
+                    skipped.append(item)
+                    continue
+                sources[item.doc_id] = item.input
+                yield item
+
+        rows = iter_scored_documents(classifier, documents(), SegmentOptions(), actor_dictionary)
+        picks = select(rows, count, strategy, random_share, per_article, seed)
+        run = Path(model_dir).resolve().parent.name
+        statements = [
+            to_statement(row, how, score, strategy, source_name(sources[row["doc_id"]]), run)
+            for row, how, score in picks
+        ]
+        write_statements(statements, output)
+    except PipelineError as error:
+        _fail(error)
+    how = Counter(kind for _, kind, _ in picks)
+    click.echo(
+        f"{len(statements)} suggestions ({how['uncertain']} uncertain, {how['random']} "
+        f"random) from {len(set(s.doc_id for s in statements))} articles -> {output}"
+    )
+    for problem in skipped:
+        click.echo(f"skipped {problem.input}: {problem.reason}", err=True)
+
+
+@cli.command(name="export")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(["label-studio", "doccano", "prodigy", "argilla", "csv"]),
+)
+@click.option("--output", required=True, type=click.Path(dir_okay=False))
+def export_command(paths, fmt, output) -> None:
+    """Export annotation files for Label Studio, doccano, Prodigy, Argilla/HF datasets or CSV."""
+    from pipeline.annotations import load_statements
+    from pipeline.interchange import LABEL_STUDIO_CONFIG, export_statements
+
+    try:
+        statements = load_statements(paths)
+        export_statements(statements, output, fmt)
+    except PipelineError as error:
+        _fail(error)
+    click.echo(f"{len(statements)} statements -> {output} ({fmt})")
+    if fmt == "label-studio":
+        click.echo("Label Studio labeling config:\n" + LABEL_STUDIO_CONFIG)
+
+
+@cli.command(name="import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(["label-studio", "doccano", "prodigy", "argilla", "csv"]),
+)
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Statements in the annotation format (.jsonl).",
+)
+@click.option("--strict", is_flag=True, help="Exit 1 if any item could not be imported.")
+def import_command(path, fmt, output, strict) -> None:
+    """Import a tool's export back into the annotation format; report every problem."""
+    from pipeline.interchange import import_statements, write_statements
+
+    try:
+        statements, problems = import_statements(path, fmt)
+        write_statements(statements, output)
+    except PipelineError as error:
+        _fail(error)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    click.echo(f"{len(statements)} statements -> {output}; {len(problems)} problem(s)")
+    if strict and problems:
+        sys.exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="stance")

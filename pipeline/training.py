@@ -24,7 +24,7 @@ import numpy as np
 from pipeline.annotations import Statement, hash_files, load_statements
 from pipeline.base_models import resolve_base_model
 from pipeline.calibration import fit_temperature
-from pipeline.classifier import StanceClassifier, pick_device, softmax
+from pipeline.classifier import StanceClassifier, pick_device
 from pipeline.config import Config, config_to_dict, dump_config
 from pipeline.errors import DataError
 from pipeline.labels import LABELS
@@ -105,8 +105,7 @@ def _evaluate(classifier: StanceClassifier, statements: list[Statement]) -> tupl
     return metrics, probabilities
 
 
-def _mean_log_loss(logits: np.ndarray, gold: np.ndarray) -> float:
-    probabilities = softmax(logits)
+def _mean_log_loss(probabilities: np.ndarray, gold: np.ndarray) -> float:
     return float(-np.log(probabilities[np.arange(len(gold)), gold] + 1e-12).mean())
 
 
@@ -247,14 +246,15 @@ def train(
             )
 
         model.eval()
-        dev_logits, _ = classifier.window_logits([s.text for s in split.dev])
-        dev_pred = [LABELS[i] for i in dev_logits.argmax(axis=1)]
+        # One probability row per statement (long ones averaged over windows); T is still 1.
+        dev_probs = classifier.predict_proba([s.text for s in split.dev])
+        dev_pred = [LABELS[i] for i in dev_probs.argmax(axis=1)]
         dev_f1 = classification_metrics([s.label for s in split.dev], dev_pred, LABELS)["macro_f1"]
         seconds = time.time() - epoch_start
         row = {
             "epoch": epoch,
             "train_loss": running_loss / batches_per_epoch,
-            "dev_loss": _mean_log_loss(dev_logits, _gold_index(split.dev)),
+            "dev_loss": _mean_log_loss(dev_probs, _gold_index(split.dev)),
             "dev_macro_f1": dev_f1,
             "learning_rate": scheduler.get_last_lr()[0],
             "seconds": round(seconds, 2),

@@ -207,7 +207,8 @@ def test_learning_curve_trains_on_growing_document_subsets(toy_config, tmp_path)
     from pipeline.evaluation import learning_curve, plot_learning_curve, subsample_documents
 
     config = toy_config(epochs=2).model_copy(
-        update={"evaluate": Config().evaluate.model_copy(update={"bootstrap_samples": 100})})
+        update={"evaluate": Config().evaluate.model_copy(update={"bootstrap_samples": 100})}
+    )
     curve = learning_curve(config, fractions=(0.5, 1.0), progress=False)
     sizes = [p["train_size"] for p in curve["points"]]
     assert sizes[0] < sizes[1]
