@@ -144,6 +144,9 @@ def main() -> None:
         metavar="N",
         help="also measure peak memory on N and N/10 short articles",
     )
+    parser.add_argument(
+        "--memory-only", action="store_true", help="skip the throughput comparison (with --memory)"
+    )
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -157,45 +160,55 @@ def main() -> None:
         return
 
     with tempfile.TemporaryDirectory() as workdir:
-        inputs = Path(workdir) / "articles.jsonl"
-        write_jsonl(sample_documents(args.passages), inputs)
-        tokens = count_tokens(args.model, str(inputs))
-        naive = in_child("--model", args.model, "--worker", "naive", str(inputs), workdir)
-        runs = {
-            backend: in_child("--model", args.model, "--worker", backend, str(inputs), workdir)
-            for backend in ("torch", "onnx", "onnx-int8")
-        }
-        naive_rate = naive["passages"] / naive["seconds"]
-        print(
-            f"inputs: {naive['passages']} passages, {tokens} tokens (sample articles "
-            f"repeated); {os.cpu_count()} CPU threads; times include model loading"
-        )
-        print(
-            f"{'naive pipeline':<26} {naive_rate:8.1f} passages/s "
-            f"{tokens / naive['seconds']:9.0f} tokens/s  peak RSS {naive['peak_rss_mb']:.0f} MB"
-        )
-        for backend, result in runs.items():
-            rate = result["passages"] / result["seconds"]
-            agree = sum(
-                a == b for a, b in zip(result["labels"], runs["torch"]["labels"], strict=True)
-            ) / len(result["labels"])
-            print(
-                f"{'stance predict ' + backend:<26} {rate:8.1f} passages/s "
-                f"{tokens / result['seconds']:9.0f} tokens/s  peak RSS "
-                f"{result['peak_rss_mb']:.0f} MB  ratio {rate / naive_rate:.2f}x  "
-                f"labels = torch: {agree:.2%}"
-            )
-
+        if not args.memory_only:
+            compare_throughput(args, workdir)
         if args.memory:
-            for n in (args.memory // 10, args.memory):
-                path = Path(workdir) / f"short-{n}.jsonl"
-                write_jsonl(short_documents(n), path)
-                result = in_child("--model", args.model, "--worker", "onnx", str(path), workdir)
-                print(
-                    f"memory: {n:>7} articles, {result['passages']:>7} passages: peak RSS "
-                    f"{result['peak_rss_mb']:.0f} MB ({result['passages'] / result['seconds']:.0f}"
-                    " passages/s)"
-                )
+            measure_memory(args, workdir)
+
+
+def compare_throughput(args: argparse.Namespace, workdir: str) -> None:
+    """Ours (three backends) and the naive pipeline on the same repeated sample articles."""
+    inputs = Path(workdir) / "articles.jsonl"
+    write_jsonl(sample_documents(args.passages), inputs)
+    tokens = count_tokens(args.model, str(inputs))
+    naive = in_child("--model", args.model, "--worker", "naive", str(inputs), workdir)
+    runs = {
+        backend: in_child("--model", args.model, "--worker", backend, str(inputs), workdir)
+        for backend in ("torch", "onnx", "onnx-int8")
+    }
+    naive_rate = naive["passages"] / naive["seconds"]
+    print(
+        f"inputs: {naive['passages']} passages, {tokens} tokens (sample articles "
+        f"repeated); {os.cpu_count()} CPU threads; times include model loading"
+    )
+    print(
+        f"{'naive pipeline':<26} {naive_rate:8.1f} passages/s "
+        f"{tokens / naive['seconds']:9.0f} tokens/s  peak RSS {naive['peak_rss_mb']:.0f} MB"
+    )
+    for backend, result in runs.items():
+        rate = result["passages"] / result["seconds"]
+        agree = sum(
+            a == b for a, b in zip(result["labels"], runs["torch"]["labels"], strict=True)
+        ) / len(result["labels"])
+        print(
+            f"{'stance predict ' + backend:<26} {rate:8.1f} passages/s "
+            f"{tokens / result['seconds']:9.0f} tokens/s  peak RSS "
+            f"{result['peak_rss_mb']:.0f} MB  ratio {rate / naive_rate:.2f}x  "
+            f"labels = torch: {agree:.2%}"
+        )
+
+
+def measure_memory(args: argparse.Namespace, workdir: str) -> None:
+    """Peak memory for N/10 and N short articles: flat if reading and writing stream."""
+    for n in (args.memory // 10, args.memory):
+        path = Path(workdir) / f"short-{n}.jsonl"
+        write_jsonl(short_documents(n), path)
+        result = in_child("--model", args.model, "--worker", "onnx", str(path), workdir)
+        print(
+            f"memory: {n:>7} articles, {result['passages']:>7} passages: peak RSS "
+            f"{result['peak_rss_mb']:.0f} MB ({result['passages'] / result['seconds']:.0f}"
+            " passages/s)"
+        )
 
 
 if __name__ == "__main__":
