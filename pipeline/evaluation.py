@@ -23,7 +23,7 @@ from pipeline.errors import QualityGateError
 from pipeline.labels import LABELS
 from pipeline.metrics import classification_metrics, expected_calibration_error
 from pipeline.provenance import package_versions, utc_now
-from pipeline.splits import Split, make_split
+from pipeline.splits import Split, make_split, split_for_config
 
 log = logging.getLogger(__name__)
 FINETUNED = "finetuned"
@@ -258,14 +258,7 @@ def evaluate_run(
     """
     from pipeline.classifier import StanceClassifier
 
-    statements = load_statements(config.data.paths)
-    split = make_split(
-        statements,
-        config.data.split,
-        config.seed,
-        config.data.dev_fraction,
-        config.data.test_fraction,
-    )
+    statements, split = split_for_config(config)
     resamples = bootstrap_indices(len(split.test), config.evaluate.bootstrap_samples, config.seed)
     classifier = StanceClassifier.load(model_dir, device=config.train.device)
     scored = [
@@ -399,14 +392,7 @@ def learning_curve(
     """
     from pipeline.training import train
 
-    statements = load_statements(config.data.paths)
-    split = make_split(
-        statements,
-        config.data.split,
-        config.seed,
-        config.data.dev_fraction,
-        config.data.test_fraction,
-    )
+    statements, split = split_for_config(config)
     resamples = bootstrap_indices(len(split.test), config.evaluate.bootstrap_samples, config.seed)
     gold = np.array([LABELS.index(s.label) for s in split.test])
     points = []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.annotations import Statement
+from pipeline.annotations import Statement, load_statements
 from pipeline.errors import DataError
 
 
@@ -132,3 +132,12 @@ def make_split(
     if method == "chronological":
         return split_chronologically(statements, dev_fraction, test_fraction)
     raise DataError(f"unknown split method {method!r} (expected 'group' or 'chronological')")
+
+
+def split_for_config(config) -> tuple[list[Statement], Split]:
+    """A run config's statements and their split: the one `train` and `evaluate` share."""
+    statements = load_statements(config.data.paths)
+    data = config.data
+    return statements, make_split(
+        statements, data.split, config.seed, data.dev_fraction, data.test_fraction
+    )

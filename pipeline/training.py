@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.annotations import Statement, hash_files, load_statements
+from pipeline.annotations import Statement, hash_files
 from pipeline.base_models import resolve_base_model
 from pipeline.calibration import fit_temperature
 from pipeline.classifier import StanceClassifier, pick_device
@@ -31,7 +31,7 @@ from pipeline.labels import LABELS
 from pipeline.metrics import classification_metrics, expected_calibration_error
 from pipeline.model_card import write_model_card
 from pipeline.provenance import package_versions, utc_now
-from pipeline.splits import Split, make_split
+from pipeline.splits import Split, split_for_config
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 log = logging.getLogger(__name__)
@@ -145,14 +145,7 @@ def train(
 
     # 1. Data: validated statements, a grouped split, and a refusal when a label is too rare.
     if split is None:
-        statements = load_statements(config.data.paths)
-        split = make_split(
-            statements,
-            config.data.split,
-            config.seed,
-            config.data.dev_fraction,
-            config.data.test_fraction,
-        )
+        _, split = split_for_config(config)
     check_label_counts(split, cfg_train.min_examples_per_label)
     log.info("split sizes %s", split.sizes())
 
