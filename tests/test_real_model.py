@@ -19,8 +19,19 @@ from pipeline.cli import cli
 @pytest.mark.slow
 def test_train_ci_config_end_to_end(tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
+    # Three epochs keep the test short; .ci/run trains the full CI config and gates it.
     result = CliRunner().invoke(
-        cli, ["train", "--config", "configs/ci.yaml", "--quiet", "--output", str(tmp_path / "ci")]
+        cli,
+        [
+            "train",
+            "--config",
+            "configs/ci.yaml",
+            "--quiet",
+            "--set",
+            "train.epochs=3",
+            "--output",
+            str(tmp_path / "ci"),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "test macro-F1:" in result.output
