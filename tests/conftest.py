@@ -152,35 +152,37 @@ def toy_annotations(tmp_path_factory) -> Path:
     return write_jsonl(tmp_path_factory.mktemp("toy") / "toy.jsonl", records)
 
 
-@pytest.fixture
-def toy_config(tiny_base_model, toy_annotations):
-    """A fast config over the toy data and the tiny model; override anything per test."""
+def toy_run_config(base_model: Path, annotations: Path, **train_overrides):
+    """A fast config over the toy data and the tiny model; override any train key."""
     from pipeline.config import Config
 
-    def _make(**train_overrides):
-        train = {
-            "epochs": 12,
-            "batch_size": 16,
-            "learning_rate": 3e-3,
-            "warmup_ratio": 0.0,
-            "min_examples_per_label": 5,
-            "early_stopping_patience": 20,
-            "device": "cpu",
+    train = {
+        "epochs": 12,
+        "batch_size": 16,
+        "learning_rate": 3e-3,
+        "warmup_ratio": 0.0,
+        "min_examples_per_label": 5,
+        "early_stopping_patience": 20,
+        "device": "cpu",
+        **train_overrides,
+    }
+    return Config.model_validate(
+        {
+            "seed": 7,
+            "run_name": "toy",
+            "data": {"paths": [str(annotations)], "dev_fraction": 0.15, "test_fraction": 0.15},
+            "model": {"base_model": str(base_model), "max_length": 32, "window_stride": 8},
+            "train": train,
         }
-        train.update(train_overrides)
-        return Config.model_validate(
-            {
-                "seed": 7,
-                "run_name": "toy",
-                "data": {
-                    "paths": [str(toy_annotations)],
-                    "dev_fraction": 0.15,
-                    "test_fraction": 0.15,
-                },
-                "model": {"base_model": str(tiny_base_model), "max_length": 32, "window_stride": 8},
-                "train": train,
-            }
-        )
+    )
+
+
+@pytest.fixture
+def toy_config(tiny_base_model, toy_annotations):
+    """Build toy configs in a test: toy_config(epochs=2)."""
+
+    def _make(**train_overrides):
+        return toy_run_config(tiny_base_model, toy_annotations, **train_overrides)
 
     return _make
 
@@ -188,24 +190,7 @@ def toy_config(tiny_base_model, toy_annotations):
 @pytest.fixture(scope="session")
 def trained_toy_model(tmp_path_factory, tiny_base_model, toy_annotations):
     """One overfitted tiny model for the whole run; tests that change it copy it first."""
-    from pipeline.config import Config
     from pipeline.training import train
 
-    config = Config.model_validate(
-        {
-            "seed": 7,
-            "run_name": "toy",
-            "data": {"paths": [str(toy_annotations)], "dev_fraction": 0.15, "test_fraction": 0.15},
-            "model": {"base_model": str(tiny_base_model), "max_length": 32, "window_stride": 8},
-            "train": {
-                "epochs": 40,
-                "batch_size": 16,
-                "learning_rate": 3e-3,
-                "warmup_ratio": 0.0,
-                "min_examples_per_label": 5,
-                "early_stopping_patience": 20,
-                "device": "cpu",
-            },
-        }
-    )
+    config = toy_run_config(tiny_base_model, toy_annotations, epochs=40)
     return train(config, output_dir=tmp_path_factory.mktemp("run"), progress=False)
