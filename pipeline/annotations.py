@@ -41,11 +41,14 @@ class Statement(BaseModel):
     char_start: int | None = None
     char_end: int | None = None
     conflict: str = ""
+    # The news section the statement belongs to (conflict, politics, business, sport, ...); lets
+    # the corpus show how much ordinary news it covers beside talk-related text.
+    section: str = ""
     note: str = ""
     # Set by `stance suggest`: the model's probabilities for the suggested label.
     probabilities: dict[str, float] | None = None
 
-    @field_validator("holder", "target", "condition", "conflict", "note", mode="before")
+    @field_validator("holder", "target", "condition", "conflict", "section", "note", mode="before")
     @classmethod
     def _null_is_empty(cls, value: object) -> object:
         return "" if value is None else value

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pipeline.annotations import AUTHORED, Statement
 from pipeline.labels import LABELS
 
-STAT_FIELDS = ("label", "source", "conflict", "holder")
+STAT_FIELDS = ("label", "source", "section", "conflict", "holder")
 
 
 def label_counts_by(statements: Sequence[Statement], field: str) -> dict[str, Counter]:

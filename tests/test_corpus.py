@@ -23,5 +23,33 @@ def test_shipped_annotations_validate_and_meet_the_counts():
     assert {s.source for s in seeds} == {
         p.name for p in (REPO / "annotations/sources").glob("*.txt")
     }
-    assert all(s.conflict for s in statements)
+    assert all(s.conflict for s in statements if s.label != "none"), "a stance has a conflict"
     assert all(s.date for s in authored), "authored statements carry a plausible date"
+
+
+def test_corpus_looks_like_the_news_users_score():
+    """Ordinary news and context sentences, not only near-misses about talks (issue 10)."""
+    records, _ = validate([REPO / "annotations"])
+    statements = [r.statement for r in records]
+    ordinary = [s for s in statements if s.label == "none" and s.section]
+    assert len(ordinary) >= 3000
+    sections = Counter(s.section for s in ordinary)
+    for section in (
+        "conflict",
+        "politics",
+        "business",
+        "economy",
+        "sport",
+        "technology",
+        "science",
+        "health",
+        "crime",
+        "disasters",
+        "culture",
+        "weather",
+        "furniture",
+        "talks",
+    ):
+        assert sections[section] >= 20, section
+    realistic_stance = [s for s in statements if s.label != "none" and s.section]
+    assert len(realistic_stance) >= 600
