@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.decision import DecisionRule
 from pipeline.errors import ModelFolderError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -100,6 +101,7 @@ class StanceClassifier:
         max_batch_size: int = 256,
         encoder=None,
         backend: str = "torch",
+        decision: DecisionRule | None = None,
     ):
         self.model = model
         self.tokenizer = tokenizer
@@ -116,6 +118,7 @@ class StanceClassifier:
         self.max_batch_size = max_batch_size
         self.encoder = encoder
         self.backend = backend
+        self.decision = decision or DecisionRule()
 
     @classmethod
     def load(
@@ -195,6 +198,7 @@ class StanceClassifier:
             device=torch_device,
             encoder=encoder,
             backend=backend,
+            decision=DecisionRule.from_meta(meta),
             **kwargs,
         )
 
@@ -252,9 +256,13 @@ class StanceClassifier:
         return (sums / counts).astype(np.float32)
 
     def predict(self, texts: Iterable[str]) -> list[str]:
-        """The most probable label for each text."""
-        probabilities = self.predict_proba(texts)
-        return [self.labels[i] for i in probabilities.argmax(axis=1)]
+        """The label for each text by the model's decision rule (`self.decision`): a stance only
+        when 1 - p(none) reaches the threshold chosen at training time; argmax without one."""
+        return self.predict_labels_from(self.predict_proba(texts))
+
+    def predict_labels_from(self, probabilities: np.ndarray) -> list[str]:
+        """Labels for probability rows (from `predict_proba`) by the decision rule."""
+        return [self.labels[i] for i in self.decision.decide(probabilities, self.labels)]
 
     def score_articles(
         self,

@@ -163,12 +163,21 @@ def train(config_path: str, overrides: tuple[str, ...], output: str | None, quie
 )
 @click.option("--no-gate", is_flag=True, help="Report only; do not exit 3 when the gate fails.")
 @click.option(
+    "--articles",
+    "articles_dir",
+    type=click.Path(file_okay=False),
+    help="Gold-articles folder (articles.jsonl + sentences.jsonl) scored end to end "
+    "[default: evaluate.articles].",
+)
+@click.option(
     "--learning-curve",
     "curve",
     is_flag=True,
     help="With --config: fine-tune on 25/50/75/100% of train and plot test macro-F1.",
 )
-def evaluate(config_path, overrides, model_dir, data_paths, cv, output, no_gate, curve) -> None:
+def evaluate(
+    config_path, overrides, model_dir, data_paths, cv, output, no_gate, articles_dir, curve
+) -> None:
     """Compare the fine-tuned model with baselines, or score a model on a labelled file.
 
     \b
@@ -211,11 +220,25 @@ def evaluate(config_path, overrides, model_dir, data_paths, cv, output, no_gate,
                     f"`stance train --config {config_path}` first"
                 )
             report, scored, statements, baselines = evaluate_run(
-                config, model_dir, cross_validation=True, finetuned_cv=cv
+                config,
+                model_dir,
+                cross_validation=True,
+                finetuned_cv=cv,
+                articles_folder=articles_dir,
             )
             folder = Path(output or Path(config.evaluate.report_dir) / config.run_name)
             for name, baseline in baselines.items():
                 baseline.save(Path(model_dir).parent / "baselines" / name)
+        elif model_dir and articles_dir and not data_paths:
+            from pipeline.evaluation import evaluate_model_on_articles
+            from pipeline.evaluation_report import article_markdown, write_articles_report
+
+            report = evaluate_model_on_articles(model_dir, articles_dir)
+            folder = Path(output or Path("reports") / f"{Path(model_dir).parent.name}-articles")
+            write_articles_report(report, folder)
+            click.echo("\n".join(article_markdown(report["articles"])))
+            click.echo(f"report: {folder}")
+            return
         elif model_dir and data_paths:
             report, scored, statements = evaluate_file(model_dir, data_paths)
             folder = Path(
@@ -223,7 +246,9 @@ def evaluate(config_path, overrides, model_dir, data_paths, cv, output, no_gate,
                 or Path("reports") / f"{Path(model_dir).parent.name}-{Path(data_paths[0]).stem}"
             )
         else:
-            raise click.UsageError("give --config FILE, or --model DIR with --data FILE")
+            raise click.UsageError(
+                "give --config FILE, or --model DIR with --data FILE or --articles DIR"
+            )
         write_report(report, scored, statements, folder)
         click.echo((folder / "comparison.md").read_text(encoding="utf-8"))
         click.echo(f"report: {folder}")

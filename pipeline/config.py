@@ -52,6 +52,16 @@ class TrainConfig(_Section):
     min_examples_per_label: int = Field(default=10, ge=1)
     eval_batch_size: int = Field(default=64, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    none_per_stance: float | None = Field(default=None, gt=0)
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+
+
+class DecisionConfig(_Section):
+    """How four probabilities become one label (see pipeline/decision.py)."""
+
+    rule: Literal["threshold", "argmax"] = "threshold"
+    target_precision: float = Field(default=0.8, gt=0, le=1)
+    none_rate: float = Field(default=0.87, gt=0, lt=1)
 
 
 class EvaluateConfig(_Section):
@@ -68,6 +78,9 @@ class EvaluateConfig(_Section):
     macro_f1_floor: float = Field(default=0.6, ge=0, le=1)
     gate_against_best_baseline: bool = True
     report_dir: str = "reports"
+    articles: str | None = None
+    article_precision_floor: float = Field(default=0.0, ge=0, le=1)
+    article_f1_floor: float = Field(default=0.0, ge=0, le=1)
 
 
 class PredictConfig(_Section):
@@ -92,6 +105,7 @@ class Config(_Section):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
+    decision: DecisionConfig = DecisionConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
     predict: PredictConfig = PredictConfig()
 
@@ -151,22 +165,53 @@ def apply_overrides(data: dict, overrides: dict[str, Any]) -> dict:
     return result
 
 
+def _deep_merge(base: dict, changes: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def read_config_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """The raw mapping of a config file, with its `base:` file (a path relative to it) merged
+    underneath: a config that names a base states only what differs from it.
+
+    Raises:
+        ConfigError: missing file, bad YAML or encoding, a non-mapping, or a cycle of bases.
+    """
+    path = Path(path)
+    if path.resolve() in _seen:
+        raise ConfigError(f"{path}: base: configs include each other in a cycle")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    base = raw.pop("base", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: base: expected a path to another config")
+    return _deep_merge(read_config_data(path.parent / base, (*_seen, path.resolve())), raw)
+
+
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
-    """Load and validate a YAML config, applying dotted-key overrides.
+    """Load and validate a YAML config (with its `base:`), applying dotted-key overrides.
 
     Raises:
         ConfigError: the file is missing or not YAML, or a key is unknown or of the wrong type
             (the message names the file and the dotted key).
     """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    raw = read_config_data(path)
     merged = apply_overrides(raw, overrides or {})
     try:
         return Config.model_validate(merged)

@@ -19,6 +19,7 @@ import numpy as np
 from pipeline.annotations import Statement, hash_files, load_statements
 from pipeline.baselines import BASELINE_DESCRIPTIONS, SentenceEmbedder, train_baseline
 from pipeline.config import Config, config_to_dict
+from pipeline.decision import decide_labels
 from pipeline.errors import QualityGateError
 from pipeline.labels import LABELS
 from pipeline.metrics import classification_metrics, expected_calibration_error
@@ -38,6 +39,11 @@ class ScoredModel:
     description: str
     probabilities: np.ndarray
     metrics: dict
+    predicted: np.ndarray | None = None  # label indices by the model's decision rule
+
+    def __post_init__(self):
+        if self.predicted is None:
+            self.predicted = self.probabilities.argmax(axis=1)
 
 
 def _macro_f1_on(gold: np.ndarray, predicted: np.ndarray, index: np.ndarray) -> float:
@@ -90,16 +96,20 @@ def paired_bootstrap(
 def score(
     name: str, description: str, model, statements: Sequence[Statement], resamples: np.ndarray
 ) -> ScoredModel:
-    """Predict with any model that has `predict_proba` in LABELS order; compute all metrics."""
+    """Predict with any model that has `predict_proba` in LABELS order; compute all metrics.
+
+    Labels come from the model's decision rule (the fine-tuned model's stance threshold), the
+    same rule `predict` applies; models without one take the argmax.
+    """
     probabilities = model.predict_proba([s.text for s in statements])
     gold = np.array([LABELS.index(s.label) for s in statements])
-    predicted = probabilities.argmax(axis=1)
+    predicted = decide_labels(model, probabilities, LABELS)
     metrics = classification_metrics(
         [s.label for s in statements], [LABELS[i] for i in predicted], LABELS
     )
     metrics["macro_f1_ci95"] = bootstrap_interval(gold, predicted, resamples)
     metrics["ece"] = expected_calibration_error(probabilities, gold)
-    return ScoredModel(name, description, probabilities, metrics)
+    return ScoredModel(name, description, probabilities, metrics, predicted)
 
 
 def compare(
@@ -118,8 +128,8 @@ def compare(
     if finetuned and best:
         test = paired_bootstrap(
             gold,
-            finetuned.probabilities.argmax(axis=1),
-            best.probabilities.argmax(axis=1),
+            finetuned.predicted,
+            best.predicted,
             resamples,
         )
         result["significance"] = {
@@ -205,11 +215,91 @@ def cross_validate(
     }
 
 
+def evaluate_articles_section(
+    config: Config, classifier, baselines: dict, folder: str | Path | None
+) -> dict:
+    """The `articles` part of metrics.json: end-to-end figures on gold articles for the
+    fine-tuned model and each baseline, or why it was skipped (no folder configured or found).
+    """
+    from pipeline.actors import ActorDictionary
+    from pipeline.article_evaluation import (
+        evaluate_on_articles,
+        precision_recall_points,
+        read_as_predict_does,
+    )
+    from pipeline.gold_articles import ARTICLES_FILE, SENTENCES_FILE, read_gold_articles
+    from pipeline.provenance import sha256_file
+    from pipeline.scoring import SegmentOptions
+
+    if not folder:
+        return {"skipped": "no gold-articles folder configured (evaluate.articles)"}
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {
+            "skipped": f"{folder}: gold-articles folder not found; article-level "
+            "evaluation and its gate were skipped"
+        }
+    articles, problems = read_gold_articles(folder)
+    for problem in problems:
+        log.warning("%s (left out)", problem)
+    documents = read_as_predict_does(folder, articles, config.predict.max_file_bytes)
+    options = SegmentOptions(
+        unit="sentence",
+        window=config.predict.window,
+        stride=config.predict.stride,
+        holder_context_sentences=config.predict.holder_context_sentences,
+    )
+    models = {FINETUNED: classifier, **baselines}
+    figures, matched = evaluate_on_articles(
+        models,
+        articles,
+        documents,
+        options,
+        ActorDictionary.from_yaml(config.predict.actors),
+        samples=config.evaluate.bootstrap_samples,
+        seed=config.seed,
+    )
+    return {
+        "folder": str(folder),
+        "files": {name: sha256_file(folder / name) for name in (ARTICLES_FILE, SENTENCES_FILE)},
+        "n_articles": len(articles),
+        "problems": [str(p) for p in problems],
+        "segmentation": "sentence",
+        "decision": classifier.decision.as_dict(),
+        "models": figures,
+        "pr_curves": {name: precision_recall_points(m) for name, m in matched.items()},
+    }
+
+
+def _article_gate_failures(report: dict) -> list[str]:
+    articles = report.get("articles") or {}
+    gate = report["gate"]
+    figures = (articles.get("models") or {}).get(FINETUNED, {}).get("all")
+    if not figures:
+        return []
+    failures = []
+    for key, floor_key in (
+        ("stance_precision", "article_precision_floor"),
+        ("stance_f1", "article_f1_floor"),
+    ):
+        floor, value = gate.get(floor_key), figures.get(key)
+        if floor is None:
+            continue
+        if value is None or not value >= floor:
+            shown = "n/a" if value is None else f"{value:.3f}"
+            failures.append(
+                f"fine-tuned article-level {key.replace('_', ' ')} {shown} is below the floor "
+                f"{floor:.3f} (evaluate.{floor_key})"
+            )
+    return failures
+
+
 def check_gate(report: dict) -> list[str]:
     """Reasons the fine-tuned model fails the quality gate recorded in a metrics report.
 
     The gate: test macro-F1 at or above the configured floor and, if configured, at or above
-    the best baseline's test macro-F1.
+    the best baseline's test macro-F1; and, when gold articles were evaluated, article-level
+    stance precision and stance F1 at or above their floors.
     """
     gate = report["gate"]
     models = report["test"]["models"]
@@ -230,7 +320,7 @@ def check_gate(report: dict) -> list[str]:
                 f"fine-tuned test macro-F1 {score_ft:.3f} is below the best "
                 f"baseline {best} ({score_best:.3f})"
             )
-    return failures
+    return failures + _article_gate_failures(report)
 
 
 def enforce_gate(report: dict) -> None:
@@ -246,6 +336,7 @@ def evaluate_run(
     cross_validation: bool = False,
     finetuned_cv: bool = False,
     progress: bool = True,
+    articles_folder: str | Path | None = None,
 ) -> tuple[dict, list[ScoredModel], list[Statement], dict]:
     """Evaluate a trained model and the configured baselines on the config's test split.
 
@@ -303,9 +394,14 @@ def evaluate_run(
             if cross_validation or finetuned_cv
             else None
         ),
+        "articles": evaluate_articles_section(
+            config, classifier, baselines, articles_folder or config.evaluate.articles
+        ),
         "gate": {
             "macro_f1_floor": config.evaluate.macro_f1_floor,
             "against_best_baseline": config.evaluate.gate_against_best_baseline,
+            "article_precision_floor": config.evaluate.article_precision_floor,
+            "article_f1_floor": config.evaluate.article_f1_floor,
         },
         "versions": package_versions(("skops", "sentence-transformers")),
         "config": config_to_dict(config),
@@ -313,6 +409,22 @@ def evaluate_run(
     failures = check_gate(report)
     report["gate"].update({"passed": not failures, "failures": failures})
     return report, scored, split.test, baselines
+
+
+def evaluate_model_on_articles(model_dir: str | Path, folder: str | Path) -> dict:
+    """Article-level figures for one model folder, with the predict settings it was trained
+    with (its `config.yaml`); no baselines and no test split."""
+    from pipeline.classifier import StanceClassifier
+    from pipeline.config import load_config
+
+    config = load_config(Path(model_dir) / "config.yaml")
+    classifier = StanceClassifier.load(model_dir, backend=config.predict.backend)
+    return {
+        "schema_version": METRICS_SCHEMA_VERSION,
+        "created": utc_now(),
+        "model_dir": str(model_dir),
+        "articles": evaluate_articles_section(config, classifier, {}, folder),
+    }
 
 
 def _read_trained_metrics(model_dir: str | Path) -> dict | None:
@@ -406,7 +518,12 @@ def learning_curve(
                 progress=progress,
                 split=Split(train=subset, dev=split.dev, test=split.test),
             )
-            predicted = result.classifier.predict_proba([s.text for s in split.test]).argmax(1)
+            predicted = np.asarray(
+                [
+                    LABELS.index(label)
+                    for label in result.classifier.predict([s.text for s in split.test])
+                ]
+            )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         points.append(

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.annotations import Statement
+from pipeline.article_evaluation import plot_precision_recall
 from pipeline.evaluation import FINETUNED, ScoredModel
 from pipeline.labels import LABELS
 
@@ -78,6 +79,7 @@ def comparison_markdown(report: dict) -> str:
             f"Temperature scaling fitted on dev (T = {temperature:.3f}): test ECE "
             f"{finetuned['ece_before_calibration']:.3f} before, {finetuned['ece']:.3f} after.",
         ]
+    lines += article_markdown(report.get("articles"))
     gate = report.get("gate")
     if gate and "passed" in gate:
         lines += [
@@ -85,10 +87,60 @@ def comparison_markdown(report: dict) -> str:
             "## Quality gate",
             f"Floor {gate['macro_f1_floor']:.2f}"
             + (", and at least the best baseline" if gate["against_best_baseline"] else "")
+            + (
+                f"; article-level stance precision >= {gate['article_precision_floor']:.2f} and "
+                f"stance F1 >= {gate['article_f1_floor']:.2f}"
+                if (report.get("articles") or {}).get("models")
+                else ""
+            )
             + f": **{'passed' if gate['passed'] else 'FAILED'}**"
             + ("".join(f"\n- {reason}" for reason in gate["failures"])),
         ]
     return "\n".join(lines) + "\n"
+
+
+def _value(figures: dict, key: str, percent: bool = False) -> str:
+    value = figures.get(key)
+    if value is None:
+        return "n/a"
+    interval = (figures.get("ci95") or {}).get(key)
+    text = f"{value:.1f}" if percent else f"{value:.3f}"
+    if interval:
+        low, high = interval
+        text += f" [{low:.1f}, {high:.1f}]" if percent else f" [{low:.2f}, {high:.2f}]"
+    return text
+
+
+def article_markdown(articles: dict | None) -> list[str]:
+    """The article-level section of comparison.md: every model, overall and per group."""
+    if not articles:
+        return []
+    if articles.get("skipped"):
+        return ["", "## Whole articles", f"Skipped: {articles['skipped']}."]
+    lines = [
+        "",
+        f"## Whole articles ({articles['n_articles']} gold articles in `{articles['folder']}`, "
+        "end to end)",
+        "",
+        "Each article is read, segmented into sentences, attributed and scored as `stance "
+        "predict` would; predicted passages are matched to the gold sentences they overlap "
+        "(ambiguous gold left out). 95% bootstrap intervals over articles. Decision rule of the "
+        f"fine-tuned model: {articles['decision']['rule']}.",
+        "",
+        "| model | group | stance precision | stance recall | stance F1 | label acc. | "
+        "holder acc. | false calls / 100 none | stance calls |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, groups in articles["models"].items():
+        for group, f in groups.items():
+            lines.append(
+                f"| {name} | {group} ({f['n_articles']}) | {_value(f, 'stance_precision')} | "
+                f"{_value(f, 'stance_recall')} | {_value(f, 'stance_f1')} | "
+                f"{_value(f, 'label_accuracy')} | {_value(f, 'holder_accuracy')} | "
+                f"{_value(f, 'false_calls_per_100_none', percent=True)} | "
+                f"{f['n_predicted_stance']} |"
+            )
+    return lines
 
 
 def plot_confusion_matrix(model: ScoredModel, gold: Sequence[str], path: Path) -> None:
@@ -99,7 +151,7 @@ def plot_confusion_matrix(model: ScoredModel, gold: Sequence[str], path: Path) -
     import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    predicted = [LABELS[i] for i in model.probabilities.argmax(axis=1)]
+    predicted = [LABELS[i] for i in model.predicted]
     figure, axes = plt.subplots(figsize=(5, 4.5))
     ConfusionMatrixDisplay.from_predictions(
         list(gold), predicted, labels=list(LABELS), ax=axes, colorbar=False, cmap="Blues"
@@ -116,7 +168,7 @@ def error_records(scored: list[ScoredModel], statements: Sequence[Statement]) ->
     others = [m for m in scored if m.name != FINETUNED]
     rows = []
     for i, statement in enumerate(statements):
-        predicted = LABELS[int(main.probabilities[i].argmax())]
+        predicted = LABELS[int(main.predicted[i])]
         if predicted == statement.label:
             continue
         rows.append(
@@ -131,7 +183,7 @@ def error_records(scored: list[ScoredModel], statements: Sequence[Statement]) ->
                     label: round(float(p), 4)
                     for label, p in zip(LABELS, main.probabilities[i], strict=True)
                 },
-                "other_models": {m.name: LABELS[int(m.probabilities[i].argmax())] for m in others},
+                "other_models": {m.name: LABELS[int(m.predicted[i])] for m in others},
                 "conflict": statement.conflict,
                 "note": statement.note,
             }
@@ -139,12 +191,32 @@ def error_records(scored: list[ScoredModel], statements: Sequence[Statement]) ->
     return sorted(rows, key=lambda r: -r["confidence"])
 
 
+def write_articles_report(report: dict, folder: Path) -> dict:
+    """Write the article-level precision-recall curve (JSON and PNG); return the report without
+    the curve points, which are too long for metrics.json (written here when nothing else is).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    articles = report.get("articles") or {}
+    curves = articles.get("pr_curves")
+    if curves:
+        report = {**report, "articles": {k: v for k, v in articles.items() if k != "pr_curves"}}
+        _atomic_write(folder / "articles_pr_curve.json", json.dumps(curves))
+        operating = {
+            name: (f["all"]["stance_recall"], f["all"]["stance_precision"])
+            for name, f in articles["models"].items()
+        }
+        plot_precision_recall(curves, operating, folder / "articles_pr_curve.png")
+    if "test" not in report:
+        _atomic_write(folder / "metrics.json", json.dumps(report, indent=2))
+    return report
+
+
 def write_report(
     report: dict, scored: list[ScoredModel], statements: Sequence[Statement], folder: str | Path
 ) -> Path:
     """Write the report folder; each file is replaced atomically."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    report = write_articles_report(report, folder)
     _atomic_write(folder / "metrics.json", json.dumps(report, indent=2))
     _atomic_write(folder / "comparison.md", comparison_markdown(report))
     _atomic_write(

@@ -13,6 +13,8 @@ import numpy as np
 
 from pipeline.actors import ActorDictionary, attribute_holder
 from pipeline.articles import Document
+from pipeline.decision import decide_labels
+from pipeline.errors import PipelineError
 from pipeline.labels import LABELS
 from pipeline.segmentation import Span, passages, split_sentences
 
@@ -90,18 +92,27 @@ def document_passages(
     return result
 
 
-def passage_records(batch: Sequence[Passage], probabilities: np.ndarray) -> list[dict]:
-    """Passage rows in PASSAGE_COLUMNS order, from passages and their probabilities."""
+def passage_records(
+    batch: Sequence[Passage],
+    probabilities: np.ndarray,
+    decided: np.ndarray | None = None,
+    labels: Sequence[str] = LABELS,
+) -> list[dict]:
+    """Passage rows in PASSAGE_COLUMNS order, from passages, their probabilities (columns in
+    `labels` order) and the label index the model's decision rule chose (argmax if not given).
+    """
+    if decided is None:
+        decided = np.asarray(probabilities).argmax(axis=1)
     rows = []
-    for passage, probs in zip(batch, probabilities, strict=True):
-        best = int(probs.argmax())
+    for passage, probs, best in zip(batch, probabilities, decided, strict=True):
+        best = int(best)
         row = {
             "doc_id": passage.doc_id,
             "passage_id": f"{passage.doc_id}#{passage.index}",
             "start": passage.start,
             "end": passage.end,
             "text": passage.text,
-            "label": LABELS[best],
+            "label": labels[best],
             "confidence": round(float(probs[best]), 6),
         }
         row.update(
@@ -117,10 +128,21 @@ def passage_records(batch: Sequence[Passage], probabilities: np.ndarray) -> list
 
 
 def score_passages(classifier, batch: Sequence[Passage]) -> list[dict]:
-    """Score passages with any model exposing `predict_proba` in LABELS order."""
+    """Score passages with any model exposing `predict_proba`; labels follow the model's own
+    label order (`classifier.labels`, else LABELS) and its decision rule."""
     if not batch:
         return []
-    return passage_records(batch, classifier.predict_proba([p.text for p in batch]))
+    labels = list(getattr(classifier, "labels", LABELS))
+    if sorted(labels) != sorted(LABELS):
+        raise PipelineError(
+            f"the model's labels {labels} are not this product's label set {list(LABELS)}"
+        )
+    probabilities = classifier.predict_proba([p.text for p in batch])
+    decided = decide_labels(classifier, probabilities, labels)
+    # Output columns are always in LABELS order, whatever order the model keeps them in.
+    reorder = [labels.index(label) for label in LABELS]
+    decided_in_labels = np.asarray([reorder.index(int(i)) for i in decided])
+    return passage_records(batch, probabilities[:, reorder], decided_in_labels)
 
 
 def iter_scored_documents(

@@ -26,6 +26,7 @@ from pipeline.base_models import resolve_base_model
 from pipeline.calibration import fit_temperature
 from pipeline.classifier import StanceClassifier, pick_device
 from pipeline.config import Config, config_to_dict, dump_config
+from pipeline.decision import choose_threshold
 from pipeline.errors import DataError
 from pipeline.labels import LABELS
 from pipeline.metrics import classification_metrics, expected_calibration_error
@@ -84,11 +85,55 @@ def check_label_counts(split: Split, minimum: int) -> None:
         )
 
 
-def class_weights(statements: list[Statement]) -> list[float]:
+def class_weights(counts: Counter) -> list[float]:
     """Balanced weights n / (k * count): rare labels count as much as common ones in the loss."""
-    counts = Counter(s.label for s in statements)
-    total = len(statements)
+    total = sum(counts.values())
     return [total / (len(LABELS) * counts[label]) for label in LABELS]
+
+
+def epoch_order(gold: list[str], none_per_stance: float | None, generator) -> list[int]:
+    """Shuffled training indices for one epoch.
+
+    With `none_per_stance`, every stance example is used and a fresh random sample of `none`
+    examples (that many per stance example) is drawn each epoch: the large pool of ordinary
+    news is seen over the epochs without every epoch paying for all of it.
+    """
+    import torch
+
+    if none_per_stance is None:
+        return torch.randperm(len(gold), generator=generator).tolist()
+    stance = [i for i, label in enumerate(gold) if label != "none"]
+    none = [i for i, label in enumerate(gold) if label == "none"]
+    take = min(len(none), round(none_per_stance * len(stance)))
+    picked = [none[i] for i in torch.randperm(len(none), generator=generator)[:take].tolist()]
+    chosen = stance + picked
+    return [chosen[i] for i in torch.randperm(len(chosen), generator=generator).tolist()]
+
+
+def epoch_label_counts(gold: list[str], none_per_stance: float | None) -> Counter:
+    """Label counts of one epoch as `epoch_order` draws it."""
+    counts = Counter(gold)
+    if none_per_stance is not None:
+        stance = sum(c for label, c in counts.items() if label != "none")
+        counts["none"] = min(counts["none"], round(none_per_stance * stance))
+    return counts
+
+
+def use_bf16(precision: str, device) -> bool:
+    """bf16 autocast: on GPUs with bf16, and on CPUs whose PyTorch build runs bf16 natively
+    (AVX512-BF16 or AMX); `auto` picks it where it is supported."""
+    import torch
+
+    if precision == "fp32":
+        return False
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    supported = (
+        torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    )
+    if precision == "bf16" and not supported:
+        raise DataError("train.precision: bf16 is not supported on this CPU; use fp32 or auto")
+    return supported
 
 
 def _gold_index(statements: list[Statement]) -> np.ndarray:
@@ -99,7 +144,7 @@ def _evaluate(classifier: StanceClassifier, statements: list[Statement]) -> tupl
     """Macro-F1 and friends for a list of gold statements, plus the raw probabilities."""
     texts = [s.text for s in statements]
     probabilities = classifier.predict_proba(texts)
-    predicted = [LABELS[i] for i in probabilities.argmax(axis=1)]
+    predicted = classifier.predict_labels_from(probabilities)
     metrics = classification_metrics([s.label for s in statements], predicted, LABELS)
     metrics["ece"] = expected_calibration_error(probabilities, _gold_index(statements))
     return metrics, probabilities
@@ -170,11 +215,14 @@ def train(
         [s.text for s in split.train], truncation=True, max_length=cfg_model.max_length
     )
     train_gold = torch.tensor(_gold_index(split.train))
+    train_labels = [s.label for s in split.train]
     generator = torch.Generator().manual_seed(config.seed)
-    batches_per_epoch = -(-len(split.train) // cfg_train.batch_size)
+    per_epoch = epoch_label_counts(train_labels, cfg_train.none_per_stance)
+    examples_per_epoch = sum(per_epoch.values())
+    batches_per_epoch = -(-examples_per_epoch // cfg_train.batch_size)
     total_steps = batches_per_epoch * cfg_train.epochs
 
-    weights = class_weights(split.train) if cfg_train.class_weighting == "balanced" else None
+    weights = class_weights(per_epoch) if cfg_train.class_weighting == "balanced" else None
     loss_fn = torch.nn.CrossEntropyLoss(
         weight=torch.tensor(weights, dtype=torch.float32, device=device) if weights else None
     )
@@ -193,8 +241,8 @@ def train(
     scheduler = get_linear_schedule_with_warmup(
         optimizer, int(cfg_train.warmup_ratio * total_steps), total_steps
     )
-    # bf16 autocast on GPUs that support it; plain fp32 on CPU, where it is fastest and exact.
-    use_autocast = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    # bf16 autocast where the hardware runs it natively (measured in the README).
+    use_autocast = use_bf16(cfg_train.precision, device)
 
     classifier = StanceClassifier(
         model,
@@ -214,7 +262,7 @@ def train(
     for epoch in range(1, cfg_train.epochs + 1):
         model.train()
         epoch_start, running_loss = time.time(), 0.0
-        order = torch.randperm(len(split.train), generator=generator).tolist()
+        order = epoch_order(train_labels, cfg_train.none_per_stance, generator)
         for step in range(batches_per_epoch):
             index = order[step * cfg_train.batch_size : (step + 1) * cfg_train.batch_size]
             features = tokenizer.pad(
@@ -251,7 +299,7 @@ def train(
             "dev_macro_f1": dev_f1,
             "learning_rate": scheduler.get_last_lr()[0],
             "seconds": round(seconds, 2),
-            "examples_per_second": round(len(split.train) / seconds, 1),
+            "examples_per_second": round(examples_per_epoch / seconds, 1),
         }
         log_rows.append(row)
         log.info("epoch %s: %s", epoch, row)
@@ -280,6 +328,16 @@ def train(
     for name, part in (("dev", split.dev), ("test", split.test)):
         uncalibrated[name] = _evaluate(classifier, part)[0]["ece"]
     classifier.temperature = temperature
+    # The decision rule: a stance threshold chosen on calibrated dev probabilities.
+    if config.decision.rule == "threshold":
+        classifier.decision = choose_threshold(
+            classifier.predict_proba([s.text for s in split.dev]),
+            [s.label for s in split.dev],
+            LABELS,
+            config.decision.target_precision,
+            config.decision.none_rate,
+        )
+    log.info("decision rule: %s", classifier.decision.description())
     metrics = {}
     for name, part in (("dev", split.dev), ("test", split.test)):
         metrics[name], _ = _evaluate(classifier, part)
@@ -308,9 +366,12 @@ def train(
             "best_epoch": best_epoch,
             "seconds": round(time.time() - started, 1),
             "device": str(device),
+            "bf16_autocast": use_autocast,
+            "examples_per_epoch": examples_per_epoch,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         },
         "calibration": {"method": "temperature scaling on dev", "temperature": temperature},
+        "decision": classifier.decision.as_dict(),
         "metrics": {
             name: {"macro_f1": m["macro_f1"], "accuracy": m["accuracy"]}
             for name, m in metrics.items()
