@@ -160,41 +160,67 @@ def match_passages(
     return matched, counts
 
 
-def _figures(matched: Sequence[MatchedPassage], counts: Sequence[GoldCounts]) -> dict:
-    called = [m for m in matched if m.gold is not None and m.predicted != "none"]
-    true_calls = [m for m in called if m.gold != "none"]
-    false_calls = len(called) - len(true_calls)
-    gold_stance = sum(c.stance for c in counts)
-    gold_none = sum(c.none for c in counts)
-    found = sum(c.found for c in counts)
-    precision = len(true_calls) / len(called) if called else None
-    recall = found / gold_stance if gold_stance else None
-    f1 = (
-        2 * precision * recall / (precision + recall)
-        if precision is not None and recall is not None and precision + recall
-        else (0.0 if precision is not None and recall is not None else None)
+COUNT_FIELDS = (
+    "called",  # predicted stance passages (not left out)
+    "true_calls",  # ... whose gold is a stance
+    "label_right",  # ... with the right stance label
+    "holder_right",  # ... with a right holder
+    "gold_stance",  # unambiguous gold stance sentences
+    "found",  # ... covered by a predicted stance passage
+    "gold_none",  # unambiguous gold none sentences
+    "left_out",  # passages touching an ambiguous gold sentence
+)
+
+
+def article_counts(matched: Sequence[MatchedPassage], counts: Sequence[GoldCounts]) -> np.ndarray:
+    """One row of COUNT_FIELDS per article: every figure is a ratio of column sums, so a
+    bootstrap over articles is a sum over resampled rows."""
+    table = np.zeros((len(counts), len(COUNT_FIELDS)), dtype=np.int64)
+    for m in matched:
+        row = table[m.article]
+        if m.gold is None:
+            row[7] += 1
+        elif m.predicted != "none":
+            row[0] += 1
+            if m.gold != "none":
+                row[1] += 1
+                row[2] += m.predicted == m.gold
+                row[3] += m.holder in m.gold_holders
+    for index, c in enumerate(counts):
+        table[index, 4:7] = (c.stance, c.found, c.none)
+    return table
+
+
+def _ratio(numerator, denominator):
+    return numerator / denominator if denominator else None
+
+
+def figures_from_counts(totals: np.ndarray, n_articles: int) -> dict:
+    """The article-level figures from column sums of `article_counts`."""
+    called, true_calls, label_right, holder_right, gold_stance, found, gold_none, left_out = (
+        int(v) for v in totals
     )
+    precision, recall = _ratio(true_calls, called), _ratio(found, gold_stance)
+    f1 = None
+    if precision is not None and recall is not None:
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    false_calls = called - true_calls
+    per_100 = _ratio(100.0 * false_calls, gold_none)
     return {
         "stance_precision": precision,
         "stance_recall": recall,
         "stance_f1": f1,
-        "label_accuracy": (
-            sum(m.predicted == m.gold for m in true_calls) / len(true_calls) if true_calls else None
-        ),
-        "holder_accuracy": (
-            sum(m.holder in m.gold_holders for m in true_calls) / len(true_calls)
-            if true_calls
-            else None
-        ),
-        "false_calls_per_100_none": 100.0 * false_calls / gold_none if gold_none else None,
-        "n_articles": len(counts),
-        "n_predicted_stance": len(called),
-        "n_true_stance_calls": len(true_calls),
+        "label_accuracy": _ratio(label_right, true_calls),
+        "holder_accuracy": _ratio(holder_right, true_calls),
+        "false_calls_per_100_none": per_100,
+        "n_articles": n_articles,
+        "n_predicted_stance": called,
+        "n_true_stance_calls": true_calls,
         "n_false_stance_calls": false_calls,
         "n_gold_stance": gold_stance,
         "n_gold_stance_found": found,
         "n_gold_none": gold_none,
-        "n_passages_left_out": sum(1 for m in matched if m.gold is None),
+        "n_passages_left_out": left_out,
     }
 
 
@@ -209,27 +235,20 @@ INTERVAL_KEYS = (
 
 
 def figures_with_intervals(
-    matched: Sequence[MatchedPassage],
-    counts: Sequence[GoldCounts],
-    article_indices: Sequence[int],
-    samples: int,
-    seed: int,
+    table: np.ndarray, article_indices: Sequence[int], samples: int, seed: int
 ) -> dict:
-    """Figures over the given articles, with 95% bootstrap intervals over articles."""
-    by_article: dict[int, list[MatchedPassage]] = {i: [] for i in article_indices}
-    for m in matched:
-        if m.article in by_article:
-            by_article[m.article].append(m)
-    indices = list(article_indices)
-    figures = _figures([m for i in indices for m in by_article[i]], [counts[i] for i in indices])
-    rng = np.random.default_rng(seed)
+    """Figures over the given articles (rows of `article_counts`), with 95% percentile
+    bootstrap intervals over articles."""
+    rows = table[np.asarray(article_indices, dtype=int)]
+    figures = figures_from_counts(rows.sum(axis=0), len(rows))
     draws: dict[str, list[float]] = {key: [] for key in INTERVAL_KEYS}
-    for _ in range(samples if indices else 0):
-        picked = rng.choice(indices, size=len(indices), replace=True)
-        sample = _figures([m for i in picked for m in by_article[i]], [counts[i] for i in picked])
-        for key in INTERVAL_KEYS:
-            if sample[key] is not None:
-                draws[key].append(sample[key])
+    if len(rows):
+        picks = np.random.default_rng(seed).integers(0, len(rows), size=(samples, len(rows)))
+        for totals in rows[picks].sum(axis=1):
+            sample = figures_from_counts(totals, len(rows))
+            for key in INTERVAL_KEYS:
+                if sample[key] is not None:
+                    draws[key].append(sample[key])
     figures["ci95"] = {
         key: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if v else None
         for key, v in draws.items()
@@ -264,8 +283,9 @@ def evaluate_on_articles(
     for name, model in models.items():
         rows = [score_passages(model, article) for article in passages]
         matched, counts = match_passages(articles, passages, rows, actors)
+        table = article_counts(matched, counts)
         results[name] = {
-            group: figures_with_intervals(matched, counts, indices, samples, seed)
+            group: figures_with_intervals(table, indices, samples, seed)
             for group, indices in groups.items()
         }
         all_matched[name] = matched

@@ -102,6 +102,7 @@ class StanceClassifier:
         encoder=None,
         backend: str = "torch",
         decision: DecisionRule | None = None,
+        context: str = "none",
     ):
         self.model = model
         self.tokenizer = tokenizer
@@ -119,6 +120,7 @@ class StanceClassifier:
         self.encoder = encoder
         self.backend = backend
         self.decision = decision or DecisionRule()
+        self.context = context  # "none", "previous" or "headline" (pipeline/context.py)
 
     @classmethod
     def load(
@@ -199,20 +201,36 @@ class StanceClassifier:
             encoder=encoder,
             backend=backend,
             decision=DecisionRule.from_meta(meta),
+            context=meta.get("context", "none"),
             **kwargs,
         )
 
-    def window_logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def encode(self, texts: Sequence[str], contexts: Sequence[str] | None = None, **kwargs):
+        """Tokenise passages, with their contexts as a first segment when the model reads them
+        (`self.context` is not "none"); `contexts=None` then means no context for any text."""
+        from pipeline.context import trim_context
+
+        if self.context == "none":
+            return self.tokenizer(list(texts), truncation=True, **kwargs)
+        contexts = [""] * len(texts) if contexts is None else list(contexts)
+        return self.tokenizer(
+            [trim_context(c) for c in contexts], list(texts), truncation="only_second", **kwargs
+        )
+
+    def window_logits(
+        self, texts: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Logits for every window of every text, and which text each window belongs to.
 
         A text longer than `max_length` tokens becomes several windows overlapping by
-        `window_stride` tokens, so no part of a passage is silently dropped.
+        `window_stride` tokens (its context repeated in each), so no part of a passage is
+        silently dropped.
         """
         import torch
 
-        encoded = self.tokenizer(
-            list(texts),
-            truncation=True,
+        encoded = self.encode(
+            texts,
+            contexts,
             max_length=self.max_length,
             stride=self.window_stride,
             return_overflowing_tokens=True,
@@ -239,26 +257,36 @@ class StanceClassifier:
                 logits[batch] = self.model(**features).logits.float().cpu().numpy()
         return logits, owners
 
-    def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
+    def predict_proba(
+        self, texts: Iterable[str], contexts: Sequence[str] | None = None
+    ) -> np.ndarray:
         """Calibrated probabilities, shape (n, len(labels)), columns in `self.labels` order.
 
         Texts longer than the model window are scored over overlapping windows and their
-        window probabilities averaged.
+        window probabilities averaged. `contexts` (the previous sentence or the headline of each
+        text) are read only by models trained with context.
         """
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        logits, owners = self.window_logits(texts)
-        window_probs = softmax(logits / self.temperature)
-        sums = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
+        logits, owners = self.window_logits(texts, contexts)
+        return self.proba_from_logits(logits, owners, len(texts))
+
+    def proba_from_logits(
+        self, logits: np.ndarray, owners: np.ndarray, n_texts: int, temperature: float | None = None
+    ) -> np.ndarray:
+        """Per-text probabilities from window logits (see `window_logits`): each window's
+        softmax at `temperature` (default: the calibrated one), averaged over a text's windows."""
+        window_probs = softmax(logits / (temperature or self.temperature))
+        sums = np.zeros((n_texts, len(self.labels)), dtype=np.float64)
         np.add.at(sums, owners, window_probs)
-        counts = np.bincount(owners, minlength=len(texts))[:, None]
+        counts = np.bincount(owners, minlength=n_texts)[:, None]
         return (sums / counts).astype(np.float32)
 
-    def predict(self, texts: Iterable[str]) -> list[str]:
+    def predict(self, texts: Iterable[str], contexts: Sequence[str] | None = None) -> list[str]:
         """The label for each text by the model's decision rule (`self.decision`): a stance only
         when 1 - p(none) reaches the threshold chosen at training time; argmax without one."""
-        return self.predict_labels_from(self.predict_proba(texts))
+        return self.predict_labels_from(self.predict_proba(texts, contexts))
 
     def predict_labels_from(self, probabilities: np.ndarray) -> list[str]:
         """Labels for probability rows (from `predict_proba`) by the decision rule."""

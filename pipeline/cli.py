@@ -56,8 +56,9 @@ def validate(paths: tuple[str, ...], sources: str | None) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
-def stats(paths: tuple[str, ...], as_json: bool) -> None:
-    """Print counts per label, source, conflict and holder."""
+@click.option("--brief", is_flag=True, help="Only the label and news-section tables.")
+def stats(paths: tuple[str, ...], as_json: bool, brief: bool) -> None:
+    """Print counts per label, source, news section, conflict and holder."""
     from pipeline.annotations import load_statements
     from pipeline.stats import STAT_FIELDS, format_table, label_counts_by
 
@@ -65,7 +66,8 @@ def stats(paths: tuple[str, ...], as_json: bool) -> None:
         statements = load_statements(paths)
     except PipelineError as error:
         _fail(error)
-    tables = {field: label_counts_by(statements, field) for field in STAT_FIELDS}
+    fields = ("label", "section") if brief else STAT_FIELDS
+    tables = {field: label_counts_by(statements, field) for field in fields}
     if as_json:
         click.echo(
             json.dumps({f: {k: dict(v) for k, v in t.items()} for f, t in tables.items()}, indent=2)
@@ -153,8 +155,17 @@ def train(config_path: str, overrides: tuple[str, ...], output: str | None, quie
 @click.option(
     "--cv",
     "cv",
+    type=click.Choice(["doc", "conflict"]),
+    is_flag=False,
+    flag_value="doc",
+    default=None,
+    help="Also cross-validate the fine-tuned model (trains one model per fold): by document "
+    "(`--cv`, `--cv doc`) or leaving one conflict out (`--cv conflict`).",
+)
+@click.option(
+    "--cv-baselines-only",
     is_flag=True,
-    help="Also cross-validate the fine-tuned model (trains one model per fold).",
+    help="With --cv: cross-validate the baselines only (fast), with the chosen grouping.",
 )
 @click.option(
     "--output",
@@ -176,7 +187,16 @@ def train(config_path: str, overrides: tuple[str, ...], output: str | None, quie
     help="With --config: fine-tune on 25/50/75/100% of train and plot test macro-F1.",
 )
 def evaluate(
-    config_path, overrides, model_dir, data_paths, cv, output, no_gate, articles_dir, curve
+    config_path,
+    overrides,
+    model_dir,
+    data_paths,
+    cv,
+    cv_baselines_only,
+    output,
+    no_gate,
+    articles_dir,
+    curve,
 ) -> None:
     """Compare the fine-tuned model with baselines, or score a model on a labelled file.
 
@@ -223,8 +243,9 @@ def evaluate(
                 config,
                 model_dir,
                 cross_validation=True,
-                finetuned_cv=cv,
+                finetuned_cv=bool(cv) and not cv_baselines_only,
                 articles_folder=articles_dir,
+                cv_by="conflict" if cv == "conflict" else "doc_id",
             )
             folder = Path(output or Path(config.evaluate.report_dir) / config.run_name)
             for name, baseline in baselines.items():

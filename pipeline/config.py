@@ -33,27 +33,29 @@ class DataConfig(_Section):
 class ModelConfig(_Section):
     """The pretrained encoder to fine-tune and how much text it sees at once."""
 
-    base_model: str = "all-MiniLM-L6-v2"
+    base_model: str = "all-mpnet-base-v2"
     max_length: int = Field(default=128, ge=16, le=512)
     window_stride: int = Field(default=32, ge=0)
+    context: Literal["none", "previous", "headline"] = "none"
 
 
 class TrainConfig(_Section):
     """The fine-tuning loop."""
 
-    epochs: int = Field(default=8, ge=1)
+    epochs: int = Field(default=5, ge=1)
     batch_size: int = Field(default=16, ge=1)
-    learning_rate: float = Field(default=5e-5, gt=0)
+    learning_rate: float = Field(default=3e-5, gt=0)
     weight_decay: float = Field(default=0.01, ge=0)
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
     max_grad_norm: float = Field(default=1.0, gt=0)
     class_weighting: Literal["balanced", "none"] = "balanced"
-    early_stopping_patience: int = Field(default=3, ge=1)
-    min_examples_per_label: int = Field(default=10, ge=1)
+    early_stopping_patience: int = Field(default=2, ge=1)
+    min_examples_per_label: int = Field(default=20, ge=1)
     eval_batch_size: int = Field(default=64, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    none_per_stance: float | None = Field(default=None, gt=0)
+    none_per_stance: float | None = Field(default=1.5, gt=0)
     precision: Literal["auto", "fp32", "bf16"] = "auto"
+    frozen_layers: int = Field(default=0, ge=0)
 
 
 class DecisionConfig(_Section):
@@ -78,7 +80,7 @@ class EvaluateConfig(_Section):
     macro_f1_floor: float = Field(default=0.6, ge=0, le=1)
     gate_against_best_baseline: bool = True
     report_dir: str = "reports"
-    articles: str | None = None
+    articles: str | None = "../shared/realnews"
     article_precision_floor: float = Field(default=0.0, ge=0, le=1)
     article_f1_floor: float = Field(default=0.0, ge=0, le=1)
 

@@ -93,6 +93,18 @@ def paired_bootstrap(
     }
 
 
+def predict_statements(model, statements: Sequence[Statement]) -> np.ndarray:
+    """Probabilities for gold statements; a model trained with context gets each statement's
+    context (previous statement or headline of its document), as in training."""
+    from pipeline.context import statement_contexts
+
+    texts = [s.text for s in statements]
+    mode = getattr(model, "context", "none")
+    if mode == "none":
+        return model.predict_proba(texts)
+    return model.predict_proba(texts, statement_contexts(statements, mode))
+
+
 def score(
     name: str, description: str, model, statements: Sequence[Statement], resamples: np.ndarray
 ) -> ScoredModel:
@@ -101,7 +113,7 @@ def score(
     Labels come from the model's decision rule (the fine-tuned model's stance threshold), the
     same rule `predict` applies; models without one take the argmax.
     """
-    probabilities = model.predict_proba([s.text for s in statements])
+    probabilities = predict_statements(model, statements)
     gold = np.array([LABELS.index(s.label) for s in statements])
     predicted = decide_labels(model, probabilities, LABELS)
     metrics = classification_metrics(
@@ -154,38 +166,63 @@ def fit_baselines(
     return {name: train_baseline(name, texts, labels, seed, base_model, embedder) for name in names}
 
 
+def _cv_folds(config: Config, ordered: Sequence[Statement], by: str):
+    """(name, train indices, test indices) per fold.
+
+    `doc_id`: grouped, stratified k-fold. `conflict`: leave one conflict out, the closest the
+    corpus gets to a conflict the model has never seen; statements outside any conflict
+    (ordinary news) always stay in training.
+    """
+    if by == "conflict":
+        conflicts = sorted({s.conflict for s in ordered if s.conflict})
+        for conflict in conflicts:
+            test = np.asarray([i for i, s in enumerate(ordered) if s.conflict == conflict])
+            train = np.asarray([i for i, s in enumerate(ordered) if s.conflict != conflict])
+            yield conflict, train, test
+        return
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    folds = StratifiedGroupKFold(
+        n_splits=config.evaluate.cv_folds, shuffle=True, random_state=config.seed
+    )
+    split = folds.split(
+        np.zeros(len(ordered)), [s.label for s in ordered], [s.doc_id for s in ordered]
+    )
+    for fold, (train_idx, test_idx) in enumerate(split):
+        yield str(fold), train_idx, test_idx
+
+
 def cross_validate(
     config: Config,
     statements: Sequence[Statement],
     include_finetuned: bool,
     embedder: SentenceEmbedder | None = None,
     progress: bool = True,
+    by: str = "doc_id",
 ) -> dict:
-    """Grouped, stratified k-fold CV: baselines always, the fine-tuned model if asked.
+    """Cross-validation of the baselines, and of the fine-tuned model if asked.
 
-    In each fold the held-out groups are the test set; the fine-tuned model draws its dev set
-    (for early stopping and calibration) from the remaining groups, baselines train on all of
-    them.
+    `by="doc_id"`: grouped, stratified k-fold; `by="conflict"`: leave one conflict out. In each
+    fold the held-out statements are the test set; the fine-tuned model draws its dev set (for
+    early stopping, calibration and the decision rule) from the remaining documents, baselines
+    train on all of them.
     """
-    from sklearn.model_selection import StratifiedGroupKFold
-
     ordered = sorted(statements, key=lambda s: s.id)
-    folds = StratifiedGroupKFold(
-        n_splits=config.evaluate.cv_folds, shuffle=True, random_state=config.seed
-    )
     per_model: dict[str, list[float]] = {}
-    for fold, (train_idx, test_idx) in enumerate(
-        folds.split(np.zeros(len(ordered)), [s.label for s in ordered], [s.doc_id for s in ordered])
-    ):
+    fold_names = []
+    for fold, (name, train_idx, test_idx) in enumerate(_cv_folds(config, ordered, by)):
+        fold_names.append(name)
         train_part = [ordered[i] for i in train_idx]
         test_part = [ordered[i] for i in test_idx]
         baselines = fit_baselines(
             config.evaluate.baselines, train_part, config.seed, config.model.base_model, embedder
         )
-        for name, model in baselines.items():
+        gold = [s.label for s in test_part]
+        present = [label for label in LABELS if label in gold]
+        for model_name, model in baselines.items():
             predicted = model.predict([s.text for s in test_part])
-            per_model.setdefault(name, []).append(
-                classification_metrics([s.label for s in test_part], predicted, LABELS)["macro_f1"]
+            per_model.setdefault(model_name, []).append(
+                classification_metrics(gold, predicted, present)["macro_f1"]
             )
         if include_finetuned:
             from pipeline.training import train
@@ -199,18 +236,25 @@ def cross_validate(
                 result = train(config, output_dir=workdir, progress=progress, split=split)
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
-            per_model.setdefault(FINETUNED, []).append(result.metrics["test"]["macro_f1"])
-        log.info("fold %s: %s", fold, {k: v[-1] for k, v in per_model.items()})
+            predicted = result.classifier.predict_labels_from(
+                predict_statements(result.classifier, test_part)
+            )
+            per_model.setdefault(FINETUNED, []).append(
+                classification_metrics(gold, predicted, present)["macro_f1"]
+            )
+        log.info("fold %s: %s", name, {k: v[-1] for k, v in per_model.items()})
     return {
-        "folds": config.evaluate.cv_folds,
-        "groups": "doc_id",
+        "folds": len(fold_names),
+        "groups": by,
+        "fold_names": fold_names,
+        "macro_f1_over": "the labels present in each test fold",
         "models": {
-            name: {
+            model_name: {
                 "macro_f1_mean": float(np.mean(scores)),
                 "macro_f1_std": float(np.std(scores)),
                 "per_fold": [float(s) for s in scores],
             }
-            for name, scores in per_model.items()
+            for model_name, scores in per_model.items()
         },
     }
 
@@ -337,6 +381,7 @@ def evaluate_run(
     finetuned_cv: bool = False,
     progress: bool = True,
     articles_folder: str | Path | None = None,
+    cv_by: str = "doc_id",
 ) -> tuple[dict, list[ScoredModel], list[Statement], dict]:
     """Evaluate a trained model and the configured baselines on the config's test split.
 
@@ -390,7 +435,7 @@ def evaluate_run(
             **comparison,
         },
         "cross_validation": (
-            cross_validate(config, statements, finetuned_cv, embedder, progress)
+            cross_validate(config, statements, finetuned_cv, embedder, progress, by=cv_by)
             if cross_validation or finetuned_cv
             else None
         ),
@@ -521,7 +566,9 @@ def learning_curve(
             predicted = np.asarray(
                 [
                     LABELS.index(label)
-                    for label in result.classifier.predict([s.text for s in split.test])
+                    for label in result.classifier.predict_labels_from(
+                        predict_statements(result.classifier, split.test)
+                    )
                 ]
             )
         finally:

@@ -327,6 +327,7 @@ def predict(
             "labels": classifier.labels,
             "device": str(classifier.device),
             "backend": classifier.backend,
+            "decision": classifier.decision.as_dict(),
         },
         "config": {
             "predict": options.model_dump(mode="json"),

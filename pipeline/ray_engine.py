@@ -15,6 +15,7 @@ started. The inputs and OUT must then be on storage every node can read.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import time
@@ -25,6 +26,7 @@ import pyarrow.parquet as pq
 
 from pipeline.articles import InputProblem, iter_documents
 from pipeline.config import PredictConfig
+from pipeline.decision import DecisionRule
 from pipeline.inference import (
     DOCUMENT_FIELDS,
     PASSAGE_SCHEMA,
@@ -248,7 +250,14 @@ def predict_with_ray(
                 k: v for k, v in ray.cluster_resources().items() if k in ("CPU", "GPU", "memory")
             },
         },
-        "model": {"folder": str(model_dir), "sha256": model_hash},
+        "model": {
+            "folder": str(model_dir),
+            "sha256": model_hash,
+            # The decision rule travels with the model folder; every actor applies the same one.
+            "decision": DecisionRule.from_meta(
+                json.loads((Path(model_dir) / "meta.json").read_text(encoding="utf-8"))
+            ).as_dict(),
+        },
         "config": {"predict": options.model_dump(mode="json")},
         "inputs": list(inputs),
         "outputs": {k: str(v) for k, v in vars(paths).items() if k != "parts"},

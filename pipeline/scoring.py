@@ -54,6 +54,8 @@ class Passage:
     text: str
     holder: str
     date: str
+    previous: str = ""  # the sentence before the passage (context for models that read it)
+    headline: str = ""  # the document's title or first line
 
 
 def document_passages(
@@ -72,6 +74,8 @@ def document_passages(
             else list(passages(text, options.window, options.stride))
         )
     sentence_starts = [s.start for s in sentences]
+    first_sentence = text[sentences[0].start : sentences[0].end] if sentences else ""
+    headline_text = document.title or first_sentence
     result = []
     for index, span in enumerate(spans):
         passage_text = text[span.start : span.end]
@@ -87,6 +91,10 @@ def document_passages(
                 text=passage_text,
                 holder=attribute_holder(passage_text, actors, context),
                 date=document.date,
+                previous=(
+                    text[sentences[first - 1].start : sentences[first - 1].end] if first else ""
+                ),
+                headline=headline_text,
             )
         )
     return result
@@ -137,7 +145,15 @@ def score_passages(classifier, batch: Sequence[Passage]) -> list[dict]:
         raise PipelineError(
             f"the model's labels {labels} are not this product's label set {list(LABELS)}"
         )
-    probabilities = classifier.predict_proba([p.text for p in batch])
+    mode = getattr(classifier, "context", "none")
+    if mode == "none":
+        probabilities = classifier.predict_proba([p.text for p in batch])
+    else:
+        contexts = [p.previous if mode == "previous" else p.headline for p in batch]
+        # The headline passage itself has no headline context, as in training.
+        if mode == "headline":
+            contexts = [c if c != p.text else "" for c, p in zip(contexts, batch, strict=True)]
+        probabilities = classifier.predict_proba([p.text for p in batch], contexts)
     decided = decide_labels(classifier, probabilities, labels)
     # Output columns are always in LABELS order, whatever order the model keeps them in.
     reorder = [labels.index(label) for label in LABELS]

@@ -26,6 +26,7 @@ from pipeline.base_models import resolve_base_model
 from pipeline.calibration import fit_temperature
 from pipeline.classifier import StanceClassifier, pick_device
 from pipeline.config import Config, config_to_dict, dump_config
+from pipeline.context import statement_contexts
 from pipeline.decision import choose_threshold
 from pipeline.errors import DataError
 from pipeline.labels import LABELS
@@ -110,6 +111,44 @@ def epoch_order(gold: list[str], none_per_stance: float | None, generator) -> li
     return [chosen[i] for i in torch.randperm(len(chosen), generator=generator).tolist()]
 
 
+def length_grouped_batches(
+    order: list[int], lengths: list[int], batch_size: int, generator, pool_batches: int = 32
+) -> list[list[int]]:
+    """Cut a shuffled order into batches of similar length, in random batch order.
+
+    Each pool of `pool_batches` batches is sorted by length before cutting, so a batch of
+    headlines is not padded to the length of a 60-word sentence; pools keep the randomness.
+    """
+    import torch
+
+    batches = []
+    pool_size = batch_size * pool_batches
+    for begin in range(0, len(order), pool_size):
+        pool = sorted(order[begin : begin + pool_size], key=lambda i: lengths[i])
+        batches.extend(pool[i : i + batch_size] for i in range(0, len(pool), batch_size))
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
+def freeze_lower_layers(model, layers: int) -> int:
+    """Freeze the embeddings and the lowest `layers` transformer layers; return how many
+    parameters stay trainable. Their gradients are never computed, which is where the time goes
+    on CPU; the upper layers and the head still adapt to the task."""
+    if layers <= 0:
+        return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    encoder = model.base_model
+    stack = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if stack is None or not hasattr(encoder, "embeddings"):
+        raise DataError(
+            f"train.frozen_layers: {type(model).__name__} has no embeddings/encoder.layer to freeze"
+        )
+    if layers > len(stack):
+        raise DataError(f"train.frozen_layers: {layers} exceeds the model's {len(stack)} layers")
+    for module in (encoder.embeddings, *stack[:layers]):
+        for parameter in module.parameters():
+            parameter.requires_grad = False
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
 def epoch_label_counts(gold: list[str], none_per_stance: float | None) -> Counter:
     """Label counts of one epoch as `epoch_order` draws it."""
     counts = Counter(gold)
@@ -140,14 +179,14 @@ def _gold_index(statements: list[Statement]) -> np.ndarray:
     return np.asarray([LABELS.index(s.label) for s in statements])
 
 
-def _evaluate(classifier: StanceClassifier, statements: list[Statement]) -> tuple[dict, np.ndarray]:
-    """Macro-F1 and friends for a list of gold statements, plus the raw probabilities."""
-    texts = [s.text for s in statements]
-    probabilities = classifier.predict_proba(texts)
+def _evaluate(
+    classifier: StanceClassifier, statements: list[Statement], probabilities: np.ndarray
+) -> dict:
+    """Macro-F1 and friends for gold statements, by the classifier's decision rule."""
     predicted = classifier.predict_labels_from(probabilities)
     metrics = classification_metrics([s.label for s in statements], predicted, LABELS)
     metrics["ece"] = expected_calibration_error(probabilities, _gold_index(statements))
-    return metrics, probabilities
+    return metrics
 
 
 def _mean_log_loss(probabilities: np.ndarray, gold: np.ndarray) -> float:
@@ -210,11 +249,27 @@ def train(
         local_files_only=True,
     ).to(device)
 
+    classifier = StanceClassifier(
+        model,
+        tokenizer,
+        LABELS,
+        cfg_model.max_length,
+        cfg_model.window_stride,
+        device=device,
+        max_batch_size=cfg_train.eval_batch_size,
+        context=cfg_model.context,
+    )
+    contexts = {
+        name: statement_contexts(part, cfg_model.context)
+        for name, part in (("train", split.train), ("dev", split.dev), ("test", split.test))
+    }
+
     # 3. Tensors: tokenise once; pad per batch (dynamic padding) inside the loop.
-    train_encoded = tokenizer(
-        [s.text for s in split.train], truncation=True, max_length=cfg_model.max_length
+    train_encoded = classifier.encode(
+        [s.text for s in split.train], contexts["train"], max_length=cfg_model.max_length
     )
     train_gold = torch.tensor(_gold_index(split.train))
+    train_lengths = [len(ids) for ids in train_encoded["input_ids"]]
     train_labels = [s.label for s in split.train]
     generator = torch.Generator().manual_seed(config.seed)
     per_epoch = epoch_label_counts(train_labels, cfg_train.none_per_stance)
@@ -237,6 +292,12 @@ def train(
             "weight_decay": 0.0,
         },
     ]
+    trainable = freeze_lower_layers(model, cfg_train.frozen_layers)
+    log.info("trainable parameters: %s", trainable)
+    parameter_groups = [
+        {**group, "params": [p for p in group["params"] if p.requires_grad]}
+        for group in parameter_groups
+    ]
     optimizer = torch.optim.AdamW(parameter_groups, lr=cfg_train.learning_rate)
     scheduler = get_linear_schedule_with_warmup(
         optimizer, int(cfg_train.warmup_ratio * total_steps), total_steps
@@ -244,15 +305,6 @@ def train(
     # bf16 autocast where the hardware runs it natively (measured in the README).
     use_autocast = use_bf16(cfg_train.precision, device)
 
-    classifier = StanceClassifier(
-        model,
-        tokenizer,
-        LABELS,
-        cfg_model.max_length,
-        cfg_model.window_stride,
-        device=device,
-        max_batch_size=cfg_train.eval_batch_size,
-    )
     log_rows: list[dict] = []
     best_f1, best_epoch, best_state, stale = -1.0, 0, None, 0
     # The bar shows on terminals only; the per-epoch line below also reaches CI logs.
@@ -263,8 +315,8 @@ def train(
         model.train()
         epoch_start, running_loss = time.time(), 0.0
         order = epoch_order(train_labels, cfg_train.none_per_stance, generator)
-        for step in range(batches_per_epoch):
-            index = order[step * cfg_train.batch_size : (step + 1) * cfg_train.batch_size]
+        batches = length_grouped_batches(order, train_lengths, cfg_train.batch_size, generator)
+        for step, index in enumerate(batches):
             features = tokenizer.pad(
                 {k: [train_encoded[k][i] for i in index] for k in train_encoded},
                 return_tensors="pt",
@@ -288,7 +340,7 @@ def train(
 
         model.eval()
         # One probability row per statement (long ones averaged over windows); T is still 1.
-        dev_probs = classifier.predict_proba([s.text for s in split.dev])
+        dev_probs = classifier.predict_proba([s.text for s in split.dev], contexts["dev"])
         dev_pred = [LABELS[i] for i in dev_probs.argmax(axis=1)]
         dev_f1 = classification_metrics([s.label for s in split.dev], dev_pred, LABELS)["macro_f1"]
         seconds = time.time() - epoch_start
@@ -322,16 +374,24 @@ def train(
     # 5. Restore the best epoch, calibrate on dev, then score dev and test once.
     model.load_state_dict(best_state)
     model.eval()
-    dev_logits, dev_owners = classifier.window_logits([s.text for s in split.dev])
+    # Each part is run through the model once; calibration only rescales the saved logits.
+    window_logits = {
+        name: classifier.window_logits([s.text for s in part], contexts[name])
+        for name, part in (("dev", split.dev), ("test", split.test))
+    }
+    dev_logits, dev_owners = window_logits["dev"]
     temperature = fit_temperature(dev_logits, _gold_index(split.dev)[dev_owners])
-    uncalibrated = {}
+    probabilities, uncalibrated = {}, {}
     for name, part in (("dev", split.dev), ("test", split.test)):
-        uncalibrated[name] = _evaluate(classifier, part)[0]["ece"]
+        logits, owners = window_logits[name]
+        raw = classifier.proba_from_logits(logits, owners, len(part), temperature=1.0)
+        uncalibrated[name] = expected_calibration_error(raw, _gold_index(part))
+        probabilities[name] = classifier.proba_from_logits(logits, owners, len(part), temperature)
     classifier.temperature = temperature
     # The decision rule: a stance threshold chosen on calibrated dev probabilities.
     if config.decision.rule == "threshold":
         classifier.decision = choose_threshold(
-            classifier.predict_proba([s.text for s in split.dev]),
+            probabilities["dev"],
             [s.label for s in split.dev],
             LABELS,
             config.decision.target_precision,
@@ -340,7 +400,7 @@ def train(
     log.info("decision rule: %s", classifier.decision.description())
     metrics = {}
     for name, part in (("dev", split.dev), ("test", split.test)):
-        metrics[name], _ = _evaluate(classifier, part)
+        metrics[name] = _evaluate(classifier, part, probabilities[name])
         metrics[name]["ece_before_calibration"] = uncalibrated[name]
 
     # 6. Write the self-describing model folder atomically (temp folder, then rename).
@@ -348,6 +408,7 @@ def train(
         "labels": list(LABELS),
         "max_length": cfg_model.max_length,
         "window_stride": cfg_model.window_stride,
+        "context": cfg_model.context,
         "base_model": {"name": base.name, "weights_sha256": base.weights_sha256},
         "data": {
             "files": hash_files(config.data.paths),
@@ -367,6 +428,8 @@ def train(
             "seconds": round(time.time() - started, 1),
             "device": str(device),
             "bf16_autocast": use_autocast,
+            "frozen_layers": cfg_train.frozen_layers,
+            "trainable_parameters": trainable,
             "examples_per_epoch": examples_per_epoch,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         },

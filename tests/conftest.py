@@ -164,6 +164,8 @@ def toy_run_config(base_model: Path, annotations: Path, **train_overrides):
         "min_examples_per_label": 5,
         "early_stopping_patience": 20,
         "device": "cpu",
+        # Exact fp32 arithmetic for the tiny model; bf16 autocast is measured on real models.
+        "precision": "fp32",
         **train_overrides,
     }
     return Config.model_validate(
@@ -173,6 +175,8 @@ def toy_run_config(base_model: Path, annotations: Path, **train_overrides):
             "data": {"paths": [str(annotations)], "dev_fraction": 0.15, "test_fraction": 0.15},
             "model": {"base_model": str(base_model), "max_length": 32, "window_stride": 8},
             "train": train,
+            # Tests that want gold articles build their own folder.
+            "evaluate": {"articles": None},
         }
     )
 

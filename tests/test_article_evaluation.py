@@ -212,3 +212,36 @@ def test_gate_fails_below_article_floors_and_when_figures_are_missing():
     ]
     report["articles"] = {"skipped": "folder not found"}
     assert check_gate(report) == []
+
+
+def test_evaluate_articles_command_writes_figures_and_curve(trained_toy_model, tmp_path):
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    folder = _gold_folder(tmp_path)
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            "--model",
+            str(trained_toy_model.model_dir),
+            "--articles",
+            str(folder),
+            "--output",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "| finetuned | all (2) |" in result.output
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["articles"]["n_articles"] == 2
+    assert set(report["articles"]["models"]["finetuned"]) == {
+        "all",
+        "talks",
+        "unrelated",
+        "passing+unrelated",
+    }
+    assert "pr_curves" not in report["articles"]
+    assert (out / "articles_pr_curve.png").stat().st_size > 1000

@@ -19,9 +19,12 @@ def write(tmp_path, data) -> str:
 def test_shipped_configs_load():
     default = load_config(REPO / "configs/default.yaml")
     ci = load_config(REPO / "configs/ci.yaml")
+    quick = load_config(REPO / "configs/quick.yaml")
     assert ci.run_name == "ci"
+    assert quick.model == default.model and quick.data == default.data
+    assert quick.decision == default.decision
     # ci.yaml states only what differs from its base: the run name and the gate floors.
-    ci_data, default_data = ci.model_dump(), default.model_dump()
+    ci_data, default_data = ci.model_dump(), quick.model_dump()
     for data in (ci_data, default_data):
         data.pop("run_name")
         for key in ("macro_f1_floor", "article_precision_floor", "article_f1_floor"):

@@ -151,6 +151,8 @@ def test_evaluate_run_writes_the_full_report(trained_toy_model, tmp_path):
                 "cv_folds": 3,
                 "bootstrap_samples": 200,
                 "macro_f1_floor": 0.1,
+                "articles": str(tmp_path / "no-such-folder"),
+                "article_precision_floor": 0.99,
             },
         }
     )
@@ -168,7 +170,11 @@ def test_evaluate_run_writes_the_full_report(trained_toy_model, tmp_path):
     assert saved["cross_validation"]["folds"] == 3
     assert len(saved["cross_validation"]["models"]["tfidf_lr"]["per_fold"]) == 3
     assert saved["gate"]["passed"] is (not saved["gate"]["failures"])
+    # A missing gold-articles folder is said, and that part of the gate is skipped.
+    assert "gold-articles folder not found" in saved["articles"]["skipped"]
+    assert not any("article-level" in failure for failure in saved["gate"]["failures"])
     markdown = (folder / "comparison.md").read_text()
+    assert "## Whole articles" in markdown and "Skipped:" in markdown
     assert "| 1 |" in markdown and "Paired bootstrap" in markdown and "## Quality gate" in markdown
     assert (folder / "confusion_finetuned.png").read_bytes()[:4] == b"\x89PNG"
     errors = [json.loads(line) for line in (folder / "errors.jsonl").read_text().splitlines()]
@@ -200,7 +206,7 @@ def test_evaluate_model_on_a_labelled_file(trained_toy_model, toy_annotations, t
 def test_evaluate_needs_config_or_model_and_data():
     result = CliRunner().invoke(cli, ["evaluate"])
     assert result.exit_code == 2
-    assert "give --config FILE, or --model DIR with --data FILE" in result.output
+    assert "give --config FILE, or --model DIR with --data FILE or --articles DIR" in result.output
 
 
 def test_learning_curve_trains_on_growing_document_subsets(toy_config, tmp_path):
@@ -223,3 +229,46 @@ def test_learning_curve_trains_on_growing_document_subsets(toy_config, tmp_path)
     half = subsample_documents(statements, 0.5, seed=1)
     kept_docs = {s.doc_id for s in half}
     assert all(s in half for s in statements if s.doc_id in kept_docs)  # whole documents only
+
+
+def test_leave_one_conflict_out_tests_each_conflict_and_always_trains_on_ordinary_news():
+    from pipeline.annotations import Statement
+    from pipeline.evaluation import cross_validate
+
+    statements = []
+    for conflict in ["Iran", "Sudan", "Yemen"]:
+        for i, (text, label) in enumerate(zip(TEXTS, GOLD)):
+            statements.append(
+                Statement(
+                    id=f"{conflict}-{i}",
+                    text=f"{text} ({conflict} {i})",
+                    label=label,
+                    holder="" if label == "none" else "Iran",
+                    condition="a condition" if label == "conditional" else "",
+                    doc_id=f"{conflict}-{i // 8}",
+                    source="authored",
+                    annotator="t",
+                    conflict=conflict,
+                )
+            )
+    statements += [
+        Statement(
+            id=f"news-{i}",
+            text=f"Shares rose {i} percent.",
+            label="none",
+            doc_id="news",
+            source="authored",
+            annotator="t",
+            section="business",
+        )
+        for i in range(20)
+    ]
+    config = Config.model_validate({"evaluate": {"baselines": ["majority", "tfidf_lr"]}})
+    result = cross_validate(config, statements, include_finetuned=False, by="conflict")
+    assert result["groups"] == "conflict"
+    assert result["fold_names"] == ["Iran", "Sudan", "Yemen"]
+    assert len(result["models"]["tfidf_lr"]["per_fold"]) == 3
+    assert (
+        result["models"]["tfidf_lr"]["macro_f1_mean"]
+        > result["models"]["majority"]["macro_f1_mean"]
+    )

@@ -128,3 +128,97 @@ def test_label_order_mismatch_is_refused(trained_toy_model, tmp_path):
     (folder / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(ModelFolderError, match="label order in config.json"):
         StanceClassifier.load(folder)
+
+
+def test_decision_rule_is_saved_with_the_model_and_applied_after_loading(trained_toy_model):
+    meta = json.loads((trained_toy_model.model_dir / "meta.json").read_text())
+    decision = meta["decision"]
+    assert decision["threshold"] is not None and 0 <= decision["threshold"] <= 1
+    assert decision["target_precision"] == 0.8 and decision["none_rate"] == 0.87
+    loaded = StanceClassifier.load(trained_toy_model.model_dir, device="cpu", backend="torch")
+    assert loaded.decision.threshold == decision["threshold"]
+    texts = ["They refused talks.", "A bridge opened in the city."]
+    probabilities = loaded.predict_proba(texts)
+    expected = [
+        "none"
+        if 1 - p[LABELS.index("none")] < decision["threshold"]
+        else LABELS[int(np.argmax([q if i != 3 else -1 for i, q in enumerate(p)]))]
+        for p in probabilities
+    ]
+    assert loaded.predict(texts) == expected
+
+
+def test_none_sampling_draws_every_stance_and_a_fresh_none_sample_each_epoch():
+    import torch
+
+    from pipeline.training import epoch_label_counts, epoch_order, length_grouped_batches
+
+    gold = ["accept"] * 10 + ["none"] * 100
+    generator = torch.Generator().manual_seed(1)
+    first = epoch_order(gold, 2.0, generator)
+    second = epoch_order(gold, 2.0, generator)
+    assert len(first) == len(second) == 30 == sum(epoch_label_counts(gold, 2.0).values())
+    assert set(range(10)) <= set(first) and set(range(10)) <= set(second)
+    assert set(first) != set(second), "a new sample of none examples each epoch"
+    assert sorted(epoch_order(gold, None, generator)) == list(range(110))
+    lengths = [i % 7 for i in range(110)]
+    batches = length_grouped_batches(list(range(110)), lengths, 8, generator, pool_batches=4)
+    assert sorted(i for b in batches for i in b) == list(range(110))
+    assert all(len(b) <= 8 for b in batches)
+
+
+def test_frozen_layers_are_not_trained(toy_config, tmp_path):
+    config = toy_config(epochs=1, frozen_layers=1)
+    result = train(config, output_dir=tmp_path / "run", progress=False)
+    assert result.meta["training"]["frozen_layers"] == 1
+    total = sum(p.numel() for p in result.classifier.model.parameters())
+    assert result.meta["training"]["trainable_parameters"] < total
+    with pytest.raises(DataError, match="exceeds the model's"):
+        train(toy_config(epochs=1, frozen_layers=99), output_dir=tmp_path / "x", progress=False)
+
+
+def test_a_model_trained_with_context_reads_it_in_training_scoring_and_articles(
+    toy_config, tmp_path
+):
+    from pipeline.articles import Document
+    from pipeline.config import Config
+    from pipeline.scoring import SegmentOptions, document_passages, score_passages
+
+    base = toy_config(epochs=2)
+    data = base.model_dump()
+    data["model"]["context"] = "previous"
+    result = train(Config.model_validate(data), output_dir=tmp_path / "run", progress=False)
+    assert result.meta["context"] == "previous"
+    loaded = StanceClassifier.load(result.model_dir, device="cpu", backend="torch")
+    assert loaded.context == "previous"
+    text = "They refused talks."
+    context = "The rebels met the envoy in Doha on Monday."
+    alone = loaded.encode([text], [""])["input_ids"][0]
+    paired = loaded.encode([text], [context])["input_ids"][0]
+    tokenizer = loaded.tokenizer
+    assert tokenizer.decode(paired).count(tokenizer.sep_token) == 2
+    assert len(paired) > len(alone) and paired[-len(alone) + 1 :] == alone[1:]
+    # Scoring articles gives each passage the sentence before it.
+    from pipeline.actors import ActorDictionary
+
+    document = Document(doc_id="d", text="The rebels met the envoy. They refused talks.")
+    passages = document_passages(document, SegmentOptions(), ActorDictionary({}))
+    assert [p.previous for p in passages] == ["", "The rebels met the envoy."]
+    rows = score_passages(loaded, passages)
+    expected = loaded.predict_proba([p.text for p in passages], [p.previous for p in passages])
+    np.testing.assert_allclose([r["p_reject"] for r in rows], expected[:, 1], atol=1e-5)
+
+
+def test_statement_contexts_follow_document_order():
+    from pipeline.annotations import Statement
+    from pipeline.context import statement_contexts
+
+    def s(id_, doc, text):
+        return Statement(id=id_, text=text, label="none", doc_id=doc, source="authored",
+                         annotator="t")
+
+    statements = [s("a-2", "d1", "second"), s("b-1", "d2", "other"), s("a-1", "d1", "first"),
+                  s("a-3", "d1", "third")]
+    assert statement_contexts(statements, "previous") == ["first", "", "", "second"]
+    assert statement_contexts(statements, "headline") == ["first", "", "", "first"]
+    assert statement_contexts(statements, "none") == ["", "", "", ""]
