@@ -42,7 +42,7 @@ class ModelConfig(_Section):
 class TrainConfig(_Section):
     """The fine-tuning loop."""
 
-    epochs: int = Field(default=5, ge=1)
+    epochs: int = Field(default=3, ge=1)
     batch_size: int = Field(default=16, ge=1)
     learning_rate: float = Field(default=3e-5, gt=0)
     weight_decay: float = Field(default=0.01, ge=0)
@@ -53,7 +53,7 @@ class TrainConfig(_Section):
     min_examples_per_label: int = Field(default=20, ge=1)
     eval_batch_size: int = Field(default=64, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    none_per_stance: float | None = Field(default=1.5, gt=0)
+    none_per_stance: float | None = Field(default=1.0, gt=0)
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     frozen_layers: int = Field(default=0, ge=0)
 
