@@ -242,7 +242,7 @@ def evaluate(
             report, scored, statements, baselines = evaluate_run(
                 config,
                 model_dir,
-                cross_validation=True,
+                cross_validation=config.evaluate.baseline_cv or bool(cv),
                 finetuned_cv=bool(cv) and not cv_baselines_only,
                 articles_folder=articles_dir,
                 cv_by="conflict" if cv == "conflict" else "doc_id",

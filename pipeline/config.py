@@ -76,6 +76,7 @@ class EvaluateConfig(_Section):
         "embeddings_lr",
     ]
     cv_folds: int = Field(default=5, ge=2)
+    baseline_cv: bool = True
     bootstrap_samples: int = Field(default=1000, ge=100)
     macro_f1_floor: float = Field(default=0.6, ge=0, le=1)
     gate_against_best_baseline: bool = True
