@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from pipeline.errors import DataError, Problem
+from pipeline.jsonl import iter_jsonl_objects
 from pipeline.labels import LABELS, Label
 
 AUTHORED = "authored"
@@ -161,20 +161,9 @@ def read_annotation_file(path: str | Path) -> tuple[list[Record], list[Problem]]
     path = Path(path)
     records: list[Record] = []
     problems: list[Problem] = []
-    try:
-        raw_text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        return [], [Problem(str(path), 0, "file", f"not UTF-8 text ({exc.reason})")]
-    for number, line in enumerate(raw_text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(str(path), number, "json", f"invalid JSON: {exc.msg}"))
-            continue
-        if not isinstance(data, dict):
-            problems.append(Problem(str(path), number, "json", "expected a JSON object"))
+    for number, data in iter_jsonl_objects(path):
+        if isinstance(data, Problem):
+            problems.append(data)
             continue
         try:
             statement = Statement.model_validate(data)

@@ -116,47 +116,14 @@ def test_ambiguous_gold_sentences_are_left_out(tmp_path):
 
 def test_gold_validation_names_file_line_and_field(tmp_path):
     folder = _gold_folder(tmp_path)
+    bad_rows = [
+        {"article_id": "t1", "start": 0, "end": 5, "text": "Wrong", "label": "none"},
+        {"article_id": "zz", "start": 0, "end": 5, "label": "none"},
+        {"article_id": "t1", "start": 0, "end": 9999, "label": "maybe"},
+    ]
     with (folder / "sentences.jsonl").open("a") as handle:
-        handle.write(
-            json.dumps(
-                {
-                    "article_id": "t1",
-                    "start": 0,
-                    "end": 5,
-                    "text": "Wrong",
-                    "label": "none",
-                    "holder": "",
-                    "ambiguous": False,
-                }
-            )
-            + "\n"
-        )
-        handle.write(
-            json.dumps(
-                {
-                    "article_id": "zz",
-                    "start": 0,
-                    "end": 5,
-                    "label": "none",
-                    "holder": "",
-                    "ambiguous": False,
-                }
-            )
-            + "\n"
-        )
-        handle.write(
-            json.dumps(
-                {
-                    "article_id": "t1",
-                    "start": 0,
-                    "end": 9999,
-                    "label": "maybe",
-                    "holder": "",
-                    "ambiguous": False,
-                }
-            )
-            + "\n"
-        )
+        for row in bad_rows:
+            handle.write(json.dumps({"holder": "", "ambiguous": False, **row}) + "\n")
         handle.write("{not json\n")
     _, problems = read_gold_articles(folder)
     messages = [str(p) for p in problems]

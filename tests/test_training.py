@@ -214,11 +214,16 @@ def test_statement_contexts_follow_document_order():
     from pipeline.context import statement_contexts
 
     def s(id_, doc, text):
-        return Statement(id=id_, text=text, label="none", doc_id=doc, source="authored",
-                         annotator="t")
+        return Statement(
+            id=id_, text=text, label="none", doc_id=doc, source="authored", annotator="t"
+        )
 
-    statements = [s("a-2", "d1", "second"), s("b-1", "d2", "other"), s("a-1", "d1", "first"),
-                  s("a-3", "d1", "third")]
+    statements = [
+        s("a-2", "d1", "second"),
+        s("b-1", "d2", "other"),
+        s("a-1", "d1", "first"),
+        s("a-3", "d1", "third"),
+    ]
     assert statement_contexts(statements, "previous") == ["first", "", "", "second"]
     assert statement_contexts(statements, "headline") == ["first", "", "", "first"]
     assert statement_contexts(statements, "none") == ["", "", "", ""]
