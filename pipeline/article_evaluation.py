@@ -116,7 +116,6 @@ def article_passages(
 
 def match_passages(
     articles: Sequence[GoldArticle],
-    passages: Sequence[Sequence[Passage]],
     rows: Sequence[Sequence[dict]],
     actors: ActorDictionary,
 ) -> tuple[list[MatchedPassage], list[GoldCounts]]:
@@ -282,7 +281,7 @@ def evaluate_on_articles(
     results, all_matched = {}, {}
     for name, model in models.items():
         rows = [score_passages(model, article) for article in passages]
-        matched, counts = match_passages(articles, passages, rows, actors)
+        matched, counts = match_passages(articles, rows, actors)
         table = article_counts(matched, counts)
         results[name] = {
             group: figures_with_intervals(table, indices, samples, seed)

@@ -39,11 +39,7 @@ class ScoredModel:
     description: str
     probabilities: np.ndarray
     metrics: dict
-    predicted: np.ndarray | None = None  # label indices by the model's decision rule
-
-    def __post_init__(self):
-        if self.predicted is None:
-            self.predicted = self.probabilities.argmax(axis=1)
+    predicted: np.ndarray  # label indices by the model's decision rule
 
 
 def _macro_f1_on(gold: np.ndarray, predicted: np.ndarray, index: np.ndarray) -> float:
@@ -287,12 +283,7 @@ def evaluate_articles_section(
     for problem in problems:
         log.warning("%s (left out)", problem)
     documents = read_as_predict_does(folder, articles, config.predict.max_file_bytes)
-    options = SegmentOptions(
-        unit="sentence",
-        window=config.predict.window,
-        stride=config.predict.stride,
-        holder_context_sentences=config.predict.holder_context_sentences,
-    )
+    options = SegmentOptions.from_config(config.predict, unit="sentence")
     models = {FINETUNED: classifier, **baselines}
     figures, matched = evaluate_on_articles(
         models,

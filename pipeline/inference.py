@@ -268,12 +268,7 @@ def predict(
         model_dir, device=device, backend=options.backend, tokens_per_batch=options.tokens_per_batch
     )
     actors = ActorDictionary.from_yaml(options.actors)
-    segment = SegmentOptions(
-        unit=options.unit,
-        window=options.window,
-        stride=options.stride,
-        holder_context_sentences=options.holder_context_sentences,
-    )
+    segment = SegmentOptions.from_config(options)
 
     shards = _shards(
         iter_documents(inputs, options.max_file_bytes),

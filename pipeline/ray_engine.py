@@ -177,11 +177,7 @@ def predict_with_ray(
     gpus = int(ray.cluster_resources().get("GPU", 0))
     use_gpu = gpus > 0 and device != "cpu"
     segment = {
-        "segment": vars(
-            SegmentOptions(
-                options.unit, options.window, options.stride, options.holder_context_sentences
-            )
-        ),
+        "segment": vars(SegmentOptions.from_config(options)),
         "actors": str(Path(options.actors).resolve()),
     }
     scored_dir = work / "scored"

@@ -42,6 +42,16 @@ class SegmentOptions:
     stride: int | None = None
     holder_context_sentences: int = 3
 
+    @classmethod
+    def from_config(cls, predict, unit: str | None = None) -> SegmentOptions:
+        """The segmentation a `predict` config section asks for (`unit` overrides it)."""
+        return cls(
+            unit=unit or predict.unit,
+            window=predict.window,
+            stride=predict.stride,
+            holder_context_sentences=predict.holder_context_sentences,
+        )
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -156,9 +166,8 @@ def score_passages(classifier, batch: Sequence[Passage]) -> list[dict]:
         probabilities = classifier.predict_proba([p.text for p in batch], contexts)
     decided = decide_labels(classifier, probabilities, labels)
     # Output columns are always in LABELS order, whatever order the model keeps them in.
-    reorder = [labels.index(label) for label in LABELS]
-    decided_in_labels = np.asarray([reorder.index(int(i)) for i in decided])
-    return passage_records(batch, probabilities[:, reorder], decided_in_labels)
+    reorder = np.asarray([labels.index(label) for label in LABELS])
+    return passage_records(batch, probabilities[:, reorder], np.argsort(reorder)[decided])
 
 
 def iter_scored_documents(
