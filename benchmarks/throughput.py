@@ -1,15 +1,19 @@
 """Throughput and memory of `stance predict` against a naive transformers pipeline.
 
-Runs, on the same inputs (the sample articles repeated to at least --passages passages):
-  1. our predictor end to end (reading, segmentation, holder attribution, tokenisation,
-     length-sorted dynamic batches, writing), and
-  2. `transformers.pipeline("text-classification")` over the same model folder with its default
-     settings, given the already-segmented passages (so it is spared the segmentation cost),
-each in its own process so that peak memory is measured separately, and prints passages/s,
-tokens/s, peak RSS and the ratio. `--memory N` also scores N short articles and N/10 short
-articles to show that peak memory does not grow with corpus size.
+Each measurement runs in its own process (so peak memory is its own), on the same inputs:
+  * `transformers.pipeline("text-classification")` over a model folder with its default settings,
+    given the already-segmented passages (so it is spared the segmentation cost): the naive
+    reference, once per model;
+  * our predictor end to end (reading, segmentation, holder attribution, tokenisation,
+    length-sorted dynamic batches, the decision rule, writing) with the model alone, the small
+    model alone (`--small`), and the cascade when the model folder has one (`stance cascade`).
+Two input sets: the sample articles repeated, and real news (`../shared/realnews/` articles
+repeated, when present), because a cascade's speed depends on how many passages take a stance.
+It prints passages/s, the ratio against the naive pipeline of the same model, labels agreeing
+with the model alone, and peak RSS. `--backends` compares torch, onnx and onnx-int8;
+`--memory N` scores N and N/10 short articles to show that peak memory does not grow.
 
-    python benchmarks/throughput.py --model models/default/model-best
+    python benchmarks/throughput.py --model models/default/model-best --small models/minilm/model-best
 """
 
 from __future__ import annotations
@@ -26,6 +30,22 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = REPO / "annotations" / "sources"
+REALNEWS = REPO.parent / "shared" / "realnews" / "articles.jsonl"
+
+
+def realnews_documents(min_passages: int) -> list[dict]:
+    """The real news articles (text only, no labels), repeated under distinct ids."""
+    sys.path.insert(0, str(REPO))
+    from pipeline.segmentation import split_sentences
+
+    articles = [json.loads(line) for line in REALNEWS.read_text(encoding="utf-8").splitlines()]
+    per_round = sum(len(split_sentences(a["text"])) for a in articles)
+    rounds = -(-min_passages // per_round)
+    return [
+        {"id": f"{a['id']}-{r}", "text": a["text"], "date": a.get("date") or "2021-01-01"}
+        for r in range(rounds)
+        for a in articles
+    ]
 
 
 def sample_documents(min_passages: int) -> list[dict]:
@@ -63,23 +83,36 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_ours(model: str, inputs: str, workdir: str, backend: str) -> dict:
+def run_ours(model: str, inputs: str, workdir: str, backend: str, cascade: bool = True) -> dict:
+    """`stance predict` on `inputs`; with `cascade=False` a cascade folder's large model alone
+    (its copy without `screen/`), so both are timed through the same code."""
     sys.path.insert(0, str(REPO))
+    import shutil
+
     import pyarrow.parquet as pq
 
-    from pipeline.classifier import StanceClassifier
+    from pipeline.cascade import SCREEN_DIR, load_classifier
     from pipeline.config import PredictConfig
     from pipeline.inference import predict
 
-    StanceClassifier.load(model, device="cpu", backend=backend)  # export/quantize outside timing
+    if not cascade and (Path(model) / SCREEN_DIR).is_dir():
+        alone = Path(workdir) / "model-alone"
+        if not alone.is_dir():
+            shutil.copytree(model, alone, ignore=shutil.ignore_patterns(SCREEN_DIR, "onnx"))
+            meta = json.loads((alone / "meta.json").read_text(encoding="utf-8"))
+            meta.pop("cascade", None)
+            (alone / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        model = str(alone)
+    load_classifier(model, device="cpu", backend=backend)  # export/quantize outside timing
     options = PredictConfig(actors=str(REPO / "configs/actors.yaml"), backend=backend)
-    output = Path(workdir) / f"out-{backend}.parquet"
+    output = Path(workdir) / f"out-{backend}-{os.getpid()}.parquet"
     start = time.perf_counter()
     manifest = predict(
         model, [inputs], output, options, device="cpu", progress=False, overwrite=True
     )
     seconds = time.perf_counter() - start
     return {
+        "rescored": (manifest["model"].get("cascade") or {}).get("passages_rescored"),
         "passages": manifest["counts"]["passages"],
         "seconds": seconds,
         "peak_rss_mb": peak_rss_mb(),
@@ -136,6 +169,11 @@ def write_jsonl(rows: list[dict], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(REPO / "models/default/model-best"))
+    parser.add_argument("--small", help="a small model folder to time alone (e.g. MiniLM)")
+    parser.add_argument("--backend", default="auto", help="backend of our predictor")
+    parser.add_argument(
+        "--backends", action="store_true", help="also compare torch, onnx and onnx-int8"
+    )
     parser.add_argument("--passages", type=int, default=20000)
     parser.add_argument(
         "--memory",
@@ -151,19 +189,78 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         kind, inputs, workdir = args.worker
-        result = (
-            run_naive(args.model, inputs)
-            if kind == "naive"
-            else run_ours(args.model, inputs, workdir, backend=kind)
-        )
+        if kind == "naive":
+            result = run_naive(args.model, inputs)
+        else:  # "<backend>" or "<backend>:alone"
+            backend, _, alone = kind.partition(":")
+            result = run_ours(args.model, inputs, workdir, backend=backend, cascade=not alone)
         print(json.dumps(result))
         return
 
     with tempfile.TemporaryDirectory() as workdir:
         if not args.memory_only:
-            compare_throughput(args, workdir)
+            compare_models(args, workdir)
+            if args.backends:
+                compare_throughput(args, workdir)
         if args.memory:
             measure_memory(args, workdir)
+
+
+def compare_models(args: argparse.Namespace, workdir: str) -> None:
+    """Naive pipelines, the model alone, the small model alone and the cascade, per input set."""
+    has_cascade = "cascade" in json.loads(
+        (Path(args.model) / "meta.json").read_text(encoding="utf-8")
+    )
+    sets = {"sample articles": sample_documents(args.passages)}
+    if REALNEWS.is_file():
+        sets["real news"] = realnews_documents(args.passages)
+    print(f"{os.cpu_count()} CPU threads; backend {args.backend}; times exclude model loading")
+    for name, documents in sets.items():
+        inputs = Path(workdir) / f"{name.replace(' ', '-')}.jsonl"
+        write_jsonl(documents, inputs)
+        naive = {
+            "model": in_child("--model", args.model, "--worker", "naive", str(inputs), workdir)
+        }
+        rows = {
+            "model alone": in_child(
+                "--model", args.model, "--worker", f"{args.backend}:alone", str(inputs), workdir
+            )
+        }
+        if args.small:
+            naive["small"] = in_child(
+                "--model", args.small, "--worker", "naive", str(inputs), workdir
+            )
+            rows["small model alone"] = in_child(
+                "--model", args.small, "--worker", args.backend, str(inputs), workdir
+            )
+        if has_cascade:
+            rows["cascade"] = in_child(
+                "--model", args.model, "--worker", args.backend, str(inputs), workdir
+            )
+        print(f"\n{name}: {rows['model alone']['passages']} passages")
+        for which, result in naive.items():
+            rate = result["passages"] / result["seconds"]
+            print(
+                f"  {'naive pipeline, ' + which:<28} {rate:8.1f} passages/s  "
+                f"peak RSS {result['peak_rss_mb']:6.0f} MB"
+            )
+        reference = rows["model alone"]["labels"]
+        naive_model = naive["model"]["passages"] / naive["model"]["seconds"]
+        for which, result in rows.items():
+            rate = result["passages"] / result["seconds"]
+            against = naive["small"] if which == "small model alone" else naive["model"]
+            ratio = rate / (against["passages"] / against["seconds"])
+            agree = sum(a == b for a, b in zip(result["labels"], reference, strict=True))
+            extra = (
+                f"  {result['rescored'] / result['passages']:.0%} re-scored"
+                if result.get("rescored") is not None
+                else ""
+            )
+            print(
+                f"  {which:<28} {rate:8.1f} passages/s  peak RSS {result['peak_rss_mb']:6.0f} MB"
+                f"  {ratio:5.2f}x its naive pipeline  {rate / naive_model:5.2f}x the model's"
+                f"  labels = model alone {agree / len(reference):.1%}{extra}"
+            )
 
 
 def compare_throughput(args: argparse.Namespace, workdir: str) -> None:

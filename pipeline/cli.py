@@ -280,6 +280,47 @@ def evaluate(
 
 
 @cli.command()
+@click.option(
+    "--model",
+    "model_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="The large model folder, e.g. models/default/model-best.",
+)
+@click.option(
+    "--screen",
+    "screen_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="A small model folder trained on the same labels, e.g. models/minilm/model-best.",
+)
+@click.option(
+    "--recall",
+    "target_recall",
+    default=0.99,
+    show_default=True,
+    help="Share of dev stance statements the screen must pass on to the large model.",
+)
+def cascade(model_dir: str, screen_dir: str, target_recall: float) -> None:
+    """Put a small model in front of a large one: it screens every passage, the large model
+    re-scores only likely stance passages. Stored in the large model folder; used by predict,
+    evaluate and the Ray engine. Rerun to replace; delete `screen/` and meta.json's `cascade`
+    to remove."""
+    from pipeline.cascade import build_cascade
+
+    try:
+        record = build_cascade(model_dir, screen_dir, target_recall)
+    except PipelineError as error:
+        _fail(error)
+    click.echo(
+        f"cascade: screen threshold {record['threshold']:.4f}; on dev it passes "
+        f"{record['dev_pass_rate']:.1%} of statements to the model, keeps "
+        f"{record['dev_stance_recall']:.1%} of stance statements, and agrees with the model "
+        f"alone on {record['dev_agreement_with_model_alone']:.1%} of labels"
+    )
+
+
+@cli.command()
 @click.argument("metrics_file", type=click.Path(dir_okay=False, exists=True))
 def gate(metrics_file: str) -> None:
     """Apply the quality gate recorded in a metrics.json; exit 3 when it fails."""
@@ -595,13 +636,13 @@ def suggest(
 
     from pipeline.actors import ActorDictionary
     from pipeline.articles import InputProblem, iter_documents
-    from pipeline.classifier import StanceClassifier
+    from pipeline.cascade import load_classifier
     from pipeline.interchange import write_statements
     from pipeline.scoring import SegmentOptions, iter_scored_documents
     from pipeline.suggest import select, source_name, to_statement
 
     try:
-        classifier = StanceClassifier.load(model_dir, device=device)
+        classifier = load_classifier(model_dir, device=device)
         actor_dictionary = ActorDictionary.from_yaml(actors)
         sources, skipped = {}, []
 

@@ -383,11 +383,11 @@ def evaluate_run(
         The metrics report (the documented `metrics.json` shape), the scored models, the test
         statements, and the fitted baselines by name.
     """
-    from pipeline.classifier import StanceClassifier
+    from pipeline.cascade import load_classifier
 
     statements, split = split_for_config(config)
     resamples = bootstrap_indices(len(split.test), config.evaluate.bootstrap_samples, config.seed)
-    classifier = StanceClassifier.load(model_dir, device=config.train.device)
+    classifier = load_classifier(model_dir, device=config.train.device)
     scored = [
         score(FINETUNED, f"fine-tuned {config.model.base_model}", classifier, split.test, resamples)
     ]
@@ -450,11 +450,11 @@ def evaluate_run(
 def evaluate_model_on_articles(model_dir: str | Path, folder: str | Path) -> dict:
     """Article-level figures for one model folder, with the predict settings it was trained
     with (its `config.yaml`); no baselines and no test split."""
-    from pipeline.classifier import StanceClassifier
+    from pipeline.cascade import load_classifier
     from pipeline.config import load_config
 
     config = load_config(Path(model_dir) / "config.yaml")
-    classifier = StanceClassifier.load(model_dir, backend=config.predict.backend)
+    classifier = load_classifier(model_dir, backend=config.predict.backend)
     return {
         "schema_version": METRICS_SCHEMA_VERSION,
         "created": utc_now(),
@@ -478,10 +478,10 @@ def evaluate_file(
     device: str = "auto",
 ) -> tuple[dict, list[ScoredModel], list[Statement]]:
     """Score a model on any labelled file(s) in the annotation format (a user's own gold data)."""
-    from pipeline.classifier import StanceClassifier
+    from pipeline.cascade import load_classifier
 
     statements = load_statements(data_paths)
-    classifier = StanceClassifier.load(model_dir, device=device)
+    classifier = load_classifier(model_dir, device=device)
     resamples = bootstrap_indices(len(statements), samples, seed)
     scored = [score(FINETUNED, f"model at {model_dir}", classifier, statements, resamples)]
     report = {

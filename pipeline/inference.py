@@ -238,7 +238,7 @@ def predict(
     """
     from tqdm.auto import tqdm
 
-    from pipeline.classifier import StanceClassifier
+    from pipeline.cascade import load_classifier
 
     started, clock = utc_now(), time.time()
     paths = OutputPaths.for_output(output)
@@ -264,7 +264,7 @@ def predict(
     done = _completed_shards(paths.parts)
     resume_from = done[-1]["last"] + 1 if done else 0
 
-    classifier = StanceClassifier.load(
+    classifier = load_classifier(
         model_dir, device=device, backend=options.backend, tokens_per_batch=options.tokens_per_batch
     )
     actors = ActorDictionary.from_yaml(options.actors)
@@ -323,6 +323,7 @@ def predict(
             "device": str(classifier.device),
             "backend": classifier.backend,
             "decision": classifier.decision.as_dict(),
+            "cascade": classifier.describe() if hasattr(classifier, "describe") else None,
         },
         "config": {
             "predict": options.model_dump(mode="json"),

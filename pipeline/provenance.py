@@ -48,12 +48,15 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
 def hash_folder(path: str | Path, exclude: tuple[str, ...] = ()) -> str:
     """One SHA-256 over every file in a folder (names and contents), in sorted order.
 
-    Top-level entries named in `exclude` (derived caches) are left out.
+    Folders named in `exclude` (derived caches such as `onnx/`), at any depth, are left out:
+    a model folder may hold another model folder (a cascade's `screen/`) with its own cache.
     """
     digest = hashlib.sha256()
     root = Path(path)
     files = (
-        p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] not in exclude
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not set(p.relative_to(root).parts[:-1]) & set(exclude)
     )
     for file in sorted(files):
         digest.update(str(file.relative_to(root)).encode())

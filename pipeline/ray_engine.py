@@ -78,9 +78,9 @@ class Scorer:
     """Ray Data actor: loads the model once, scores batches of passages."""
 
     def __init__(self, model_dir: str, backend: str, device: str):
-        from pipeline.classifier import StanceClassifier
+        from pipeline.cascade import load_classifier
 
-        self.classifier = StanceClassifier.load(model_dir, device=device, backend=backend)
+        self.classifier = load_classifier(model_dir, device=device, backend=backend)
 
     def __call__(self, batch: dict) -> dict:
         from pipeline.scoring import Passage, score_passages
@@ -183,9 +183,9 @@ def predict_with_ray(
     scored_dir = work / "scored"
     if n_documents:
         # Export or quantize the ONNX graph once, before the actors start in parallel.
-        from pipeline.classifier import StanceClassifier
+        from pipeline.cascade import load_classifier
 
-        backend = StanceClassifier.load(
+        backend = load_classifier(
             model_dir, device="cuda" if use_gpu else "cpu", backend=options.backend
         ).backend
         dataset = ray.data.read_parquet(str(work / "documents"))
@@ -253,6 +253,9 @@ def predict_with_ray(
             "decision": DecisionRule.from_meta(
                 json.loads((Path(model_dir) / "meta.json").read_text(encoding="utf-8"))
             ).as_dict(),
+            "cascade": json.loads((Path(model_dir) / "meta.json").read_text(encoding="utf-8")).get(
+                "cascade"
+            ),
         },
         "config": {"predict": options.model_dump(mode="json")},
         "inputs": list(inputs),
