@@ -18,11 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from pipeline.config import read_yaml_file
 from pipeline.errors import ConfigError
 
 UNKNOWN = "unknown"
+# The dictionary a config without `predict.actors` falls back to, relative to the working folder.
+DEFAULT_ACTORS = "configs/actors.yaml"
+# Training copies the dictionary into the model folder under this name: truth travels with it.
+MODEL_ACTORS_FILE = "actors.yaml"
 SPEECH_VERBS = (
     "said|says|say|told|tells|announced|announces|stated|states|declared|declares|insisted|"
     "insists|warned|warns|added|adds|urged|urges|wrote|writes|tweeted|posted|replied|responded|"
@@ -103,17 +106,20 @@ class ActorDictionary:
             ConfigError: the file is missing or not a mapping of lists of strings.
         """
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: actor dictionary not found") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        data = read_yaml_file(path, "actor dictionary")
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of actor -> list of aliases")
-        for actor, names in data.items():
+        for position, (actor, names) in enumerate(data.items()):
+            if not isinstance(actor, str):
+                raise ConfigError(
+                    f"{path}:{_key_line(path, position)}: {actor!r}: an actor name must be "
+                    f'text, not {type(actor).__name__}; quote it (e.g. "{actor}": [...])'
+                )
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                raise ConfigError(f"{path}: {actor}: aliases must be a list of strings")
+                raise ConfigError(
+                    f"{path}:{_key_line(path, position)}: {actor}: aliases must be a list of "
+                    "strings"
+                )
         return cls(data)
 
     def mentions(self, text: str) -> list[Mention]:
@@ -126,6 +132,48 @@ class ActorDictionary:
                 continue
             found.append(Mention(actor, match.start(), match.end()))
         return found
+
+
+def _key_line(path: Path, position: int) -> int | str:
+    """The line of the `position`-th top-level key of a YAML mapping file ("?" if unknown)."""
+    import yaml
+
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8-sig"))
+        return node.value[position][0].start_mark.line + 1
+    except (yaml.YAMLError, AttributeError, IndexError, OSError, UnicodeDecodeError):
+        return "?"
+
+
+def actor_dictionary_path(path: str | Path | None, model_dir: str | Path | None = None) -> Path:
+    """Which actor dictionary to use: `path` when given; else the model folder's own copy
+    (`actors.yaml`, written at training); else `configs/actors.yaml` (older model folders)."""
+    if path:
+        return Path(path)
+    if model_dir is not None and (Path(model_dir) / MODEL_ACTORS_FILE).is_file():
+        return Path(model_dir) / MODEL_ACTORS_FILE
+    return Path(DEFAULT_ACTORS)
+
+
+def load_actor_dictionary(
+    path: str | Path | None, model_dir: str | Path | None = None
+) -> ActorDictionary:
+    """The actor dictionary `actor_dictionary_path` picks.
+
+    Raises:
+        ConfigError: it cannot be read; when the fallback `configs/actors.yaml` is missing (a
+            model folder from before dictionaries were copied, run outside the repository),
+            the message says to pass one.
+    """
+    chosen = actor_dictionary_path(path, model_dir)
+    if not path and not chosen.is_file():
+        where = f"{model_dir} has no {MODEL_ACTORS_FILE} and " if model_dir else ""
+        raise ConfigError(
+            f"{chosen}: actor dictionary not found ({where}{DEFAULT_ACTORS} is looked up from "
+            f"the current folder, {Path.cwd()}); pass --actors FILE, or retrain the model so "
+            f"that its folder carries its own {MODEL_ACTORS_FILE}"
+        )
+    return ActorDictionary.from_yaml(chosen)
 
 
 DETERMINERS = {"the", "a", "an", "its", "their", "his", "her"}

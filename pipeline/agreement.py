@@ -8,7 +8,7 @@ agreement, the annotator confusion matrix, and the items to adjudicate.
 from __future__ import annotations
 
 import csv
-import json
+import io
 from collections.abc import Sequence
 from itertools import combinations
 from pathlib import Path
@@ -16,14 +16,34 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import DataError, Problem
+from pipeline.jsonl import iter_jsonl_objects
 from pipeline.labels import LABELS
+from pipeline.text import undecodable_reason
+
+
+def _csv_rows(path: Path) -> list[tuple[int, dict]]:
+    """(line, row) of a CSV with id and label columns."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, reason = undecodable_reason(data, exc)
+        raise DataError(f"{path}:{line or 1}: {reason}") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        if not reader.fieldnames or not {"id", "label"} <= set(reader.fieldnames):
+            raise DataError(f"{path}: CSV needs 'id' and 'label' columns")
+        return [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise DataError(f"{path}:{reader.line_num}: unreadable CSV ({exc})") from None
 
 
 def read_labels(path: str | Path) -> dict[str, dict]:
     """id -> {label, text} from an annotation-format JSONL file or a CSV with id,label columns.
 
     Raises:
-        DataError: unreadable lines, unknown labels or repeated ids, each located.
+        DataError: unreadable lines, lines that are not objects, unknown labels or repeated
+            ids, each located.
     """
     path = Path(path)
     rows: list[tuple[int, dict]] = []
@@ -31,19 +51,13 @@ def read_labels(path: str | Path) -> dict[str, dict]:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     if path.suffix.lower() == ".csv":
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            if not reader.fieldnames or not {"id", "label"} <= set(reader.fieldnames):
-                raise DataError(f"{path}: CSV needs 'id' and 'label' columns")
-            rows = [(reader.line_num, row) for row in reader]
+        rows = _csv_rows(path)
     else:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append((number, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                problems.append(Problem(str(path), number, "json", f"invalid JSON: {exc.msg}"))
+        for number, item in iter_jsonl_objects(path):  # splits on "\n" only
+            if isinstance(item, Problem):
+                problems.append(item)
+            else:
+                rows.append((number, item))
     labels: dict[str, dict] = {}
     for number, row in rows:
         key, label = str(row.get("id", "")), row.get("label")
@@ -67,11 +81,77 @@ def read_labels(path: str | Path) -> dict[str, dict]:
     return labels
 
 
-def agreement(annotations: Sequence[dict[str, dict]], names: Sequence[str]) -> dict:
-    """Agreement statistics over the items labelled by at least two annotators."""
-    import krippendorff
-    from sklearn.metrics import cohen_kappa_score, confusion_matrix
+def _kappa(a: list, b: list, labels: list) -> float | None:
+    """Cohen's kappa, or None where it is undefined: when both annotators gave one and the same
+    value to every item, chance agreement is 1 and kappa is 0/0 (scikit-learn warns and gives
+    NaN, which is not valid JSON)."""
+    from sklearn.metrics import cohen_kappa_score
 
+    if not a or len(set(a) | set(b)) < 2:
+        return None
+    return float(cohen_kappa_score(a, b, labels=labels))
+
+
+def _alpha(matrix: np.ndarray) -> float | None:
+    """Krippendorff's alpha (nominal), or None where it is undefined: a single value across
+    all items leaves no expected disagreement to compare with."""
+    import krippendorff
+
+    if len(np.unique(matrix[~np.isnan(matrix)])) < 2:
+        return None
+    value = krippendorff.alpha(
+        reliability_data=matrix,
+        level_of_measurement="nominal",
+        value_domain=list(range(len(LABELS))),
+    )
+    return float(value) if np.isfinite(value) else None
+
+
+def _only_in_one_file(annotations: Sequence[dict[str, dict]], names: Sequence[str]) -> dict:
+    """name -> ids that only this file labels: they count towards no agreement figure."""
+    return {
+        name: sorted(key for key in a if sum(key in other for other in annotations) == 1)
+        for name, a in zip(names, annotations, strict=True)
+    }
+
+
+def _pair(first: dict[str, dict], second: dict[str, dict], ids: list[str], names: tuple) -> dict:
+    """Agreement between two annotators over the items both labelled (None where undefined)."""
+    from sklearn.metrics import confusion_matrix
+
+    shared = [k for k in ids if k in first and k in second]
+    a = [first[k]["label"] for k in shared]
+    b = [second[k]["label"] for k in shared]
+    per_label = {}
+    for label in LABELS:
+        both = sum(x == label and y == label for x, y in zip(a, b, strict=True))
+        either = a.count(label) + b.count(label)
+        per_label[label] = {
+            "specific_agreement": 2 * both / either if either else None,
+            "kappa": _kappa([x == label for x in a], [y == label for y in b], [False, True]),
+        }
+    agreeing = sum(x == y for x, y in zip(a, b, strict=True))
+    return {
+        "annotators": list(names),
+        "items": len(shared),
+        "observed_agreement": agreeing / len(shared) if shared else None,
+        "cohen_kappa": _kappa(a, b, list(LABELS)),
+        "per_label": per_label,
+        "confusion_matrix": {
+            "rows": names[0],
+            "columns": names[1],
+            "labels": list(LABELS),
+            "matrix": confusion_matrix(a, b, labels=list(LABELS)).tolist() if shared else [],
+        },
+    }
+
+
+def agreement(annotations: Sequence[dict[str, dict]], names: Sequence[str]) -> dict:
+    """Agreement statistics over the items labelled by at least two annotators.
+
+    A figure that is undefined for these labels (all items carry one label) is None, never NaN;
+    `only_in_one_file` lists, per file, the ids no other file labels (left out of every figure).
+    """
     if len(annotations) < 2:
         raise DataError("agreement needs at least two annotation files")
     ids = sorted(
@@ -89,42 +169,13 @@ def agreement(annotations: Sequence[dict[str, dict]], names: Sequence[str]) -> d
     result: dict = {
         "annotators": list(names),
         "items": len(ids),
-        "krippendorff_alpha": float(
-            krippendorff.alpha(
-                reliability_data=matrix,
-                level_of_measurement="nominal",
-                value_domain=list(range(len(LABELS))),
-            )
-        ),
-        "pairs": [],
+        "krippendorff_alpha": _alpha(matrix),
+        "only_in_one_file": _only_in_one_file(annotations, names),
+        "pairs": [
+            _pair(annotations[i], annotations[j], ids, (names[i], names[j]))
+            for i, j in combinations(range(len(annotations)), 2)
+        ],
     }
-    for i, j in combinations(range(len(annotations)), 2):
-        shared = [k for k in ids if k in annotations[i] and k in annotations[j]]
-        a = [annotations[i][k]["label"] for k in shared]
-        b = [annotations[j][k]["label"] for k in shared]
-        per_label = {}
-        for label in LABELS:
-            both = sum(x == label and y == label for x, y in zip(a, b, strict=True))
-            either = a.count(label) + b.count(label)
-            per_label[label] = {
-                "specific_agreement": 2 * both / either if either else None,
-                "kappa": float(cohen_kappa_score([x == label for x in a], [y == label for y in b])),
-            }
-        result["pairs"].append(
-            {
-                "annotators": [names[i], names[j]],
-                "items": len(shared),
-                "observed_agreement": sum(x == y for x, y in zip(a, b, strict=True)) / len(shared),
-                "cohen_kappa": float(cohen_kappa_score(a, b, labels=list(LABELS))),
-                "per_label": per_label,
-                "confusion_matrix": {
-                    "rows": names[i],
-                    "columns": names[j],
-                    "labels": list(LABELS),
-                    "matrix": confusion_matrix(a, b, labels=list(LABELS)).tolist(),
-                },
-            }
-        )
     result["disagreements"] = [
         {
             "id": key,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
@@ -19,8 +20,12 @@ from pipeline.jsonl import iter_jsonl_objects
 from pipeline.labels import LABELS, Label
 
 AUTHORED = "authored"
+# What `suggest` writes as the condition of a model's "conditional" until a person states it.
+CONDITION_TO_STATE = "to be stated by the annotator"
+MODEL_ANNOTATOR = "model:"  # `suggest` marks a statement nobody has reviewed yet as model:<run>
 NEAR_DUPLICATE_SIMILARITY = 0.9
 CHECKABLE_SOURCE_SUFFIXES = {".txt", ".md", ""}
+MAX_SOURCE_BYTES = 20_000_000  # the article reader's limit: a source is one article
 
 
 class Statement(BaseModel):
@@ -232,43 +237,85 @@ def _conflicting_label_problems(records: list[Record]) -> list[Problem]:
     return problems
 
 
-def _find_source(annotation_path: Path, name: str, sources_dir: Path | None) -> Path:
-    """`sources_dir/name`, else the nearest `sources/name` beside or above the annotation file."""
+def _sources_root(annotation_path: Path, sources_dir: Path | None) -> Path:
+    """The one folder an annotation's sources may come from: `sources_dir`, else the nearest
+    `sources/` folder beside or above the annotation file (three levels up at most)."""
     if sources_dir is not None:
-        return sources_dir / name
+        return sources_dir
     folders = [annotation_path.parent, *annotation_path.parent.parents][:4]
     for folder in folders:
-        candidate = folder / "sources" / name
-        if candidate.is_file():
-            return candidate
-    return folders[0] / "sources" / name
+        if (folder / "sources").is_dir():
+            return folder / "sources"
+    return folders[0] / "sources"
+
+
+def _refused_name(root: Path, name: str) -> str:
+    """Why `name` is refused before anything is opened, or "": an absolute path, a drive or a
+    `..` step could name a file outside `root`."""
+    posix = PurePosixPath(name.replace("\\", "/"))
+    if posix.is_absolute() or PureWindowsPath(name).drive or ".." in posix.parts:
+        return (
+            f"{name!r} is refused: a source must name a file inside {root} "
+            "(no absolute path, no '..')"
+        )
+    return ""
+
+
+def _read_source(root: Path, name: str) -> tuple[str | None, str]:
+    """(text, "") of the source file `name` inside `root`, or (None, why it was not read).
+
+    An annotation file is data, not a list of files to open: only regular files below `root`
+    (after following symbolic links) and at most MAX_SOURCE_BYTES are read, so a `source` can
+    neither reach other files on the machine nor hang on a device such as /dev/zero.
+    """
+    from pipeline.text import decode_text
+
+    hint = "put the article there, or pass --sources FOLDER"
+    refused = _refused_name(root, name)
+    if refused:
+        return None, refused
+    candidate = root / name
+    try:
+        resolved = candidate.resolve(strict=True)
+        inside = resolved.is_relative_to(root.resolve(strict=True))
+    except (OSError, RuntimeError):  # missing, or a symbolic link loop
+        return None, f"source file not found: {candidate} ({hint})"
+    if not inside:
+        return None, f"{name!r} is refused: it leads outside {root} (a symbolic link)"
+    try:
+        if not stat.S_ISREG(resolved.stat().st_mode):
+            return None, f"{name!r} is refused: not a regular file"
+        with open(resolved, "rb") as handle:
+            data = handle.read(MAX_SOURCE_BYTES + 1)
+    except OSError as exc:
+        return None, f"source file unreadable: {candidate} ({exc.strerror or exc})"
+    if len(data) > MAX_SOURCE_BYTES:
+        return None, f"source file too large to check: {candidate} (over {MAX_SOURCE_BYTES} bytes)"
+    try:
+        return decode_text(data), ""
+    except UnicodeDecodeError:
+        return None, f"source file is not UTF-8 text: {candidate} (re-save it as UTF-8)"
 
 
 def _offset_problems(records: list[Record], sources_dir: Path | None) -> list[Problem]:
     problems = []
-    cache: dict[Path, str | None] = {}
+    cache: dict[tuple[Path, str], tuple[str | None, str]] = {}
     for record in records:
         st = record.statement
         if st.source == AUTHORED or st.char_start is None:
             continue
+        root = _sources_root(Path(record.path), sources_dir)
         if Path(st.source).suffix.lower() not in CHECKABLE_SOURCE_SUFFIXES:
+            refused = _refused_name(root, st.source)  # never read, but still must be a name
+            if refused:
+                problems.append(Problem(record.path, record.line, "source", refused))
             continue  # offsets into extracted HTML or record text cannot be checked on disk
-        source_path = _find_source(Path(record.path), st.source, sources_dir)
-        if source_path not in cache:
-            try:
-                cache[source_path] = source_path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                cache[source_path] = None
-        source_text = cache[source_path]
+        key = (root, st.source)
+        if key not in cache:
+            cache[key] = _read_source(root, st.source)
+        source_text, reason = cache[key]
         if source_text is None:
-            problems.append(
-                Problem(
-                    record.path,
-                    record.line,
-                    "source",
-                    f"source file not found or unreadable: {source_path}",
-                )
-            )
+            problems.append(Problem(record.path, record.line, "source", reason))
             continue
         found = source_text[st.char_start : st.char_end]
         if found != st.text:

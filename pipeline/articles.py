@@ -7,20 +7,30 @@ location and reason; the caller records it and carries on.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import glob
-import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-TEXT_SUFFIXES = {".txt", ".md"}
-HTML_SUFFIXES = {".html", ".htm"}
-RECORD_SUFFIXES = {".jsonl", ".csv", ".parquet"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES
-RECORD_FIELDS = ("id", "text", "title", "date", "source", "url")
+from pipeline.inputs import (
+    HTML_SUFFIXES,
+    RECORD_SUFFIXES,
+    RENAMED,
+    TEXT_SUFFIXES,
+    InputProblem,
+    expand_inputs,
+    unsupported_reason,
+)
+from pipeline.records import iter_records
+from pipeline.text import (
+    REENCODE_HINT,
+    decode_text,
+    normalise_newlines,
+    undecodable_reason,
+    wide_encoding,
+)
+
 DEFAULT_MAX_BYTES = 20_000_000
 
 
@@ -35,49 +45,6 @@ class Document:
     source: str = ""
     url: str = ""
     input: str = ""
-
-
-@dataclass(frozen=True)
-class InputProblem:
-    """A file or record that was skipped, and why."""
-
-    input: str
-    line: int | None
-    reason: str
-
-    def as_dict(self) -> dict:
-        return {"input": self.input, "line": self.line, "reason": self.reason}
-
-
-def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[Path, Path | None] | InputProblem]:
-    """Files, folders (recursive) and globs -> (file, root it was found under), sorted per input."""
-    for raw in inputs:
-        path = Path(raw)
-        if path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                if any(part.startswith(".") for part in file.relative_to(path).parts):
-                    continue  # hidden files and folders (.DS_Store, .git) are not articles
-                if file.suffix.lower() in SUPPORTED_SUFFIXES:
-                    yield file, path
-                else:
-                    yield InputProblem(str(file), None, _unsupported(file))
-        elif path.is_file():
-            yield path, None
-        elif any(ch in raw for ch in "*?["):
-            matches = sorted(Path(p) for p in glob.glob(raw, recursive=True))
-            files = [p for p in matches if p.is_file()]
-            if not files:
-                yield InputProblem(raw, None, "glob matched no files")
-            yield from ((file, None) for file in files)
-        else:
-            yield InputProblem(raw, None, "no such file or folder")
-
-
-def _unsupported(file: Path) -> str:
-    return (
-        f"unsupported file type {file.suffix.lower() or '(none)'!r} "
-        f"(supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
-    )
 
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -131,23 +98,87 @@ def _file_doc_id(file: Path, root: Path | None) -> str:
     return str(file.relative_to(root)) if root else str(file)
 
 
-def _read_text_file(file: Path, max_bytes: int) -> str | InputProblem:
+def _read_bytes(file: Path, max_bytes: int) -> bytes | InputProblem:
     try:
         size = file.stat().st_size
         if size > max_bytes:
             return InputProblem(str(file), None, f"file too large ({size} bytes > {max_bytes})")
-        data = file.read_bytes()
+        return file.read_bytes()
     except OSError as exc:
         return InputProblem(str(file), None, f"unreadable ({exc.strerror or exc})")
+
+
+def _not_text(file: Path, data: bytes) -> InputProblem | None:
+    """UTF-16/UTF-32 text or binary content, told apart so the reason says what to do."""
+    wide = wide_encoding(data)
+    if wide:
+        return InputProblem(str(file), None, f"{wide} text, not UTF-8; {REENCODE_HINT}")
     if b"\x00" in data[:8192]:
         return InputProblem(str(file), None, "binary file (contains NUL bytes)")
+    return None
+
+
+def _read_text_file(file: Path, max_bytes: int) -> str | InputProblem:
+    """The text of a .txt/.md file under the product's text-reading rule (`pipeline.text`)."""
+    data = _read_bytes(file, max_bytes)
+    if isinstance(data, InputProblem):
+        return data
+    problem = _not_text(file, data)
+    if problem:
+        return problem
     try:
-        text = data.decode("utf-8-sig")
+        text = decode_text(data)
     except UnicodeDecodeError as exc:
-        return InputProblem(str(file), None, f"not UTF-8 (invalid byte at offset {exc.start})")
+        return InputProblem(str(file), *undecodable_reason(data, exc))
     if not text.strip():
         return InputProblem(str(file), None, "empty file")
     return text
+
+
+def _read_html_file(file: Path, max_bytes: int) -> str | InputProblem:
+    """The markup of an HTML file, decoded as a browser would: byte-order mark, else the
+    charset the page declares (`<meta charset>`), else UTF-8."""
+    from bs4.dammit import EncodingDetector
+
+    data = _read_bytes(file, max_bytes)
+    if isinstance(data, InputProblem):
+        return data
+    data, bom_encoding = EncodingDetector.strip_byte_order_mark(data)
+    declared = None if bom_encoding else EncodingDetector.find_declared_encoding(data, is_html=True)
+    if not bom_encoding:
+        problem = _not_text(file, data)
+        if problem:
+            return problem
+    encoding = _html_codec(bom_encoding or declared)
+    try:
+        html = data.decode(encoding)
+    except LookupError:
+        return InputProblem(
+            str(file), None, f"declares an unknown charset {declared!r}; {REENCODE_HINT}"
+        )
+    except UnicodeDecodeError as exc:
+        line, reason = undecodable_reason(data, exc)
+        if declared:
+            reason = reason.replace("not UTF-8", f"not {declared} as the page declares")
+        else:
+            reason += " or declare its charset (<meta charset=...>)"
+        return InputProblem(str(file), line, reason)
+    if not html.strip():
+        return InputProblem(str(file), None, "empty file")
+    return html
+
+
+def _html_codec(label: str | None) -> str:
+    """Python's codec for an HTML charset label, with the WHATWG rules browsers follow: Latin-1
+    and ASCII labels mean windows-1252, a UTF-16 label in ASCII-compatible bytes means UTF-8."""
+    if not label:
+        return "utf-8"
+    label = label.strip().lower()
+    if label in {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "ascii", "us-ascii"}:
+        return "windows-1252"
+    if label.startswith(("utf-16", "utf16", "utf-32", "utf32")):
+        return "utf-8"
+    return label
 
 
 def _html_document(file: Path, html: str, doc_id: str) -> Document | InputProblem:
@@ -158,7 +189,7 @@ def _html_document(file: Path, html: str, doc_id: str) -> Document | InputProble
         html, with_metadata=True, include_comments=False, include_tables=False
     )
     extracted = result.as_dict() if result is not None else {}
-    text = (extracted or {}).get("text") or ""
+    text = normalise_newlines((extracted or {}).get("text") or "")
     if not text.strip():
         return InputProblem(str(file), None, "no article text found in HTML")
     return Document(
@@ -172,84 +203,39 @@ def _html_document(file: Path, html: str, doc_id: str) -> Document | InputProble
     )
 
 
+_JSON_TYPES = {
+    bool: "true/false",
+    int: "a number",
+    float: "a number",
+    list: "a list",
+    dict: "an object",
+}
+
+
+def _text_problem(record: dict) -> str | None:
+    """Why a record's `text` cannot be scored, or None when it can."""
+    if "text" not in record:
+        return "field 'text' is missing"
+    value = record["text"]
+    if value is None:
+        return "field 'text' is null"
+    if isinstance(value, str):
+        return None if value.strip() else "field 'text' is empty"
+    kind = next((name for t, name in _JSON_TYPES.items() if isinstance(value, t)), None)
+    kind = kind or f"a value of type {type(value).__name__}"
+    return f"field 'text' holds {kind} ({str(value)[:40]}), not text; store the text as a string"
+
+
 def _record_document(record: dict, file: Path, line: int) -> Document | InputProblem:
-    text = record.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return InputProblem(str(file), line, "record has no text (field 'text' missing or empty)")
+    problem = _text_problem(record)
+    if problem:
+        return InputProblem(str(file), line, problem)
     fields = {
         key: "" if record.get(key) is None else str(record.get(key))
         for key in ("title", "date", "source", "url")
     }
     doc_id = str(record["id"]) if record.get("id") not in (None, "") else f"{file}:{line}"
-    return Document(doc_id=doc_id, text=text, input=str(file), **fields)
-
-
-def _iter_jsonl(file: Path) -> Iterator[tuple[int, dict | InputProblem]]:
-    with open(file, encoding="utf-8", errors="strict") as handle:
-        line_number = 0
-        while True:
-            try:
-                line = handle.readline()
-            except UnicodeDecodeError as exc:
-                yield (
-                    line_number + 1,
-                    InputProblem(
-                        str(file),
-                        line_number + 1,
-                        f"not UTF-8 (invalid byte at offset {exc.start})",
-                    ),
-                )
-                return
-            if not line:
-                return
-            line_number += 1
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield line_number, InputProblem(str(file), line_number, f"invalid JSON: {exc.msg}")
-                continue
-            if not isinstance(record, dict):
-                yield line_number, InputProblem(str(file), line_number, "expected a JSON object")
-                continue
-            yield line_number, record
-
-
-def _iter_csv(file: Path) -> Iterator[tuple[int, dict | InputProblem]]:
-    with open(file, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "text" not in reader.fieldnames:
-            yield 1, InputProblem(str(file), 1, "CSV header has no 'text' column")
-            return
-        try:
-            for row in reader:
-                # line_num counts physical lines, so multi-line quoted fields keep true locations
-                yield reader.line_num, row
-        except (UnicodeDecodeError, csv.Error) as exc:
-            yield (
-                reader.line_num,
-                InputProblem(str(file), reader.line_num, f"unreadable CSV ({exc})"),
-            )
-
-
-def _iter_parquet(file: Path, batch_rows: int = 4096) -> Iterator[tuple[int, dict | InputProblem]]:
-    import pyarrow.parquet as pq
-
-    try:
-        parquet = pq.ParquetFile(file)
-    except Exception as exc:  # pyarrow raises several types for corrupt files
-        yield 0, InputProblem(str(file), None, f"unreadable Parquet ({exc})")
-        return
-    if "text" not in parquet.schema_arrow.names:
-        yield 0, InputProblem(str(file), None, "Parquet file has no 'text' column")
-        return
-    columns = [c for c in RECORD_FIELDS if c in parquet.schema_arrow.names]
-    row = 0
-    for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
-        for record in batch.to_pylist():
-            row += 1
-            yield row, record
+    return Document(doc_id=doc_id, text=record["text"], input=str(file), **fields)
 
 
 def iter_documents(
@@ -257,44 +243,95 @@ def iter_documents(
 ) -> Iterator[Document | InputProblem]:
     """Yield every document in `inputs`, or an InputProblem for each thing that was skipped.
 
+    Document ids are unique across the whole collection: a repeated id (one record id in two
+    files, one file name under two folders) is kept as `<id>@<file>:<line>` and reported with
+    action "renamed", so two articles never merge in the summaries.
+
     Args:
         inputs: files, folders (searched recursively) and glob patterns.
         max_bytes: larger text/HTML files are skipped as oversized.
     """
+    ids = _UniqueIds()
     for item in expand_inputs(inputs):
         if isinstance(item, InputProblem):
             yield item
             continue
         file, root = item
-        suffix = file.suffix.lower()
-        if suffix in TEXT_SUFFIXES | HTML_SUFFIXES:
-            text = _read_text_file(file, max_bytes)
-            if isinstance(text, InputProblem):
-                yield text
-            elif suffix in HTML_SUFFIXES:
-                yield _html_document(file, text, _file_doc_id(file, root))
-            else:
-                yield Document(
+        for read, line in _read_file(file, root, max_bytes):
+            if isinstance(read, Document):
+                read, renamed = ids.claim(read, f"{file}:{line}" if line else str(file), line)
+                if renamed:
+                    yield renamed
+            yield read
+
+
+def _read_file(
+    file: Path, root: Path | None, max_bytes: int
+) -> Iterator[tuple[Document | InputProblem, int | None]]:
+    """(document or problem, line or row it came from) for each item of one input file."""
+    suffix = file.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        text = _read_text_file(file, max_bytes)
+        if isinstance(text, InputProblem):
+            yield text, None
+        else:
+            yield (
+                Document(
                     doc_id=_file_doc_id(file, root),
                     text=text,
                     input=str(file),
                     title=headline(text),
                     date=dateline(text),
-                )
-        elif suffix in RECORD_SUFFIXES:
-            reader = {".jsonl": _iter_jsonl, ".csv": _iter_csv, ".parquet": _iter_parquet}[suffix]
-            try:
-                for line, record in reader(file):
-                    if isinstance(record, InputProblem):
-                        yield record
-                    else:
-                        yield _record_document(record, file, line)
-            except OSError as exc:
-                yield InputProblem(str(file), None, f"unreadable ({exc.strerror or exc})")
-        else:
-            yield InputProblem(
-                str(file),
+                ),
                 None,
-                f"unsupported file type {suffix or '(none)'!r} (supported: "
-                f"{', '.join(sorted(SUPPORTED_SUFFIXES))})",
             )
+    elif suffix in HTML_SUFFIXES:
+        html = _read_html_file(file, max_bytes)
+        if isinstance(html, InputProblem):
+            yield html, None
+        else:
+            yield _html_document(file, html, _file_doc_id(file, root)), None
+    elif suffix in RECORD_SUFFIXES:
+        records = 0
+        try:
+            for line, record in iter_records(file):
+                records += 1
+                if isinstance(record, InputProblem):
+                    yield record, line
+                else:
+                    yield _record_document(record, file, line), line
+        except OSError as exc:
+            yield InputProblem(str(file), None, f"unreadable ({exc.strerror or exc})"), None
+        else:
+            if not records:
+                yield InputProblem(str(file), None, "no records (empty file)"), None
+    else:
+        yield InputProblem(str(file), None, unsupported_reason(file)), None
+
+
+class _UniqueIds:
+    """The first document with an id keeps it; a repeat is renamed `<id>@<where>` and reported."""
+
+    def __init__(self):
+        self._first: dict[str, str] = {}
+
+    def claim(
+        self, document: Document, where: str, line: int | None
+    ) -> tuple[Document, InputProblem | None]:
+        original = document.doc_id
+        if original not in self._first:
+            self._first[original] = where
+            return document, None
+        new_id, n = f"{original}@{where}", 1
+        while new_id in self._first:  # an input may already use the new id itself
+            n += 1
+            new_id = f"{original}@{where}~{n}"
+        self._first[new_id] = where
+        notice = InputProblem(
+            document.input,
+            line,
+            f"duplicate id {original!r} (first used at {self._first[original]}); "
+            f"this article is kept as {new_id!r}",
+            action=RENAMED,
+        )
+        return replace(document, doc_id=new_id), notice

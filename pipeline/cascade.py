@@ -71,6 +71,7 @@ class CascadeClassifier:
         self.meta = large.meta
         self.device = large.device
         self.backend = large.backend
+        self.folder = large.folder
         self._to_large = np.asarray([screen.labels.index(label) for label in large.labels])
         self.last_pass_rate: float | None = None
         self.passages_screened = 0

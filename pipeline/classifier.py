@@ -56,6 +56,90 @@ def check_model_folder(path: str | Path) -> Path:
     return folder
 
 
+def read_meta(folder: Path) -> dict:
+    """`meta.json` of a model folder, checked for the keys loading needs.
+
+    Raises:
+        ModelFolderError: unreadable, not a JSON object, or a key missing.
+    """
+    path = folder / "meta.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFolderError(
+            f"{path}: not valid JSON ({exc}); restore the model folder from its source or retrain"
+        ) from None
+    if not isinstance(meta, dict):
+        raise ModelFolderError(f"{path}: expected a JSON object")
+    missing = [key for key in ("labels", "max_length", "window_stride") if key not in meta]
+    if missing:
+        raise ModelFolderError(
+            f"{path}: missing {', '.join(missing)}; restore the model folder or retrain"
+        )
+    return meta
+
+
+def refuse_remote_code(folder: Path) -> None:
+    """Refuse a folder whose config names custom Python code (`auto_map`): loading it would
+    mean running code shipped with the model, which this tool never does (no
+    `trust_remote_code`).
+
+    Raises:
+        ModelFolderError: `config.json` is not a JSON object, or a config has `auto_map`.
+    """
+    for name in ("config.json", "tokenizer_config.json"):
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFolderError(
+                f"{path}: not valid JSON ({exc}); restore the model folder or retrain"
+            ) from None
+        if not isinstance(data, dict):
+            raise ModelFolderError(f"{path}: expected a JSON object")
+        if "auto_map" in data:
+            raise ModelFolderError(
+                f"{path}: auto_map: the model asks to run its own Python code "
+                f"({', '.join(sorted(map(str, data['auto_map'])))}), which this tool never does "
+                "(trust_remote_code stays off); use a model with a standard transformers "
+                "architecture, or delete auto_map if the folder was trained by `stance train`"
+            )
+
+
+def verify_weights(folder: Path, meta: dict) -> str:
+    """Check `model.safetensors` is complete and, when `meta.json` records its hash (models
+    trained since it does), unchanged since training; return its SHA-256.
+
+    Raises:
+        ModelFolderError: the file is truncated or damaged, or differs from the training record.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    from pipeline.provenance import sha256_file
+
+    path = folder / "model.safetensors"
+    try:
+        with safe_open(str(path), framework="numpy"):
+            pass
+    except SafetensorError as exc:
+        raise ModelFolderError(
+            f"{path}: incomplete or damaged weights file ({exc}); copy the model folder again "
+            "from its source, or retrain"
+        ) from None
+    actual = sha256_file(path)
+    recorded = meta.get("weights_sha256")
+    if recorded and actual != recorded:
+        raise ModelFolderError(
+            f"{path}: sha256 {actual[:12]}... differs from {recorded[:12]}... recorded in "
+            "meta.json: weights_sha256 at training: the weights were changed or replaced after "
+            "training, so the labels, thresholds and metrics in meta.json do not describe them; "
+            "restore the original file or retrain"
+        )
+    return actual
+
+
 def length_sorted_batches(
     lengths: Sequence[int], tokens_per_batch: int, max_batch_size: int
 ) -> list[np.ndarray]:
@@ -103,6 +187,7 @@ class StanceClassifier:
         backend: str = "torch",
         decision: DecisionRule | None = None,
         context: str = "none",
+        folder: Path | None = None,
     ):
         self.model = model
         self.tokenizer = tokenizer
@@ -121,6 +206,7 @@ class StanceClassifier:
         self.backend = backend
         self.decision = decision or DecisionRule()
         self.context = context  # "none", "previous" or "headline" (pipeline/context.py)
+        self.folder = folder  # the model folder it was loaded from (its actor dictionary)
 
     @classmethod
     def load(
@@ -136,23 +222,27 @@ class StanceClassifier:
                 when it is installed, PyTorch otherwise (always PyTorch on GPU).
 
         Raises:
-            ModelFolderError: the folder is missing files, its labels are inconsistent, or the
-                backend cannot run on the device.
+            ModelFolderError: the folder is missing files, its labels are inconsistent, its
+                weights are damaged or changed since training, it asks to run custom code
+                (`auto_map`), or the backend cannot run on the device.
         """
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         from pipeline.onnx_backend import (
             FP32_FILE,
-            ONNX_DIR,
+            INT8_FILE,
             OnnxEncoder,
+            cached_graph,
             export_onnx,
             onnx_available,
             quantize_onnx,
         )
 
         folder = check_model_folder(path)
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        meta = read_meta(folder)
+        refuse_remote_code(folder)
+        weights_sha256 = verify_weights(folder, meta)
         torch_device = pick_device(device)
         if backend == "auto":
             backend = "onnx" if torch_device.type == "cpu" and onnx_available() else "torch"
@@ -170,9 +260,11 @@ class StanceClassifier:
                 f"{meta['labels']}"
             )
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        model, encoder = None, None
-        graph = folder / ONNX_DIR / FP32_FILE
-        if backend == "torch" or not graph.is_file():
+        model, encoder, graph = None, None, None
+        if backend != "torch":
+            # Only a graph recorded as exported from these very weights is used.
+            graph = cached_graph(folder, FP32_FILE, weights_sha256)
+        if backend == "torch" or graph is None:
             model = AutoModelForSequenceClassification.from_pretrained(
                 folder, use_safetensors=True, local_files_only=True
             )
@@ -182,10 +274,12 @@ class StanceClassifier:
                 # Half precision on GPU: about twice the throughput, same labels in practice.
                 model.to(torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
         else:
-            if not graph.is_file():
-                graph = export_onnx(folder, model, tokenizer)
+            if graph is None:
+                graph = export_onnx(folder, model, tokenizer, weights_sha256)
             if backend == "onnx-int8":
-                graph = quantize_onnx(graph)
+                graph = cached_graph(folder, INT8_FILE, weights_sha256) or quantize_onnx(
+                    graph, weights_sha256
+                )
             encoder = OnnxEncoder(graph, threads=torch.get_num_threads())
             model = None  # the graph holds the weights; no PyTorch copy is kept
         calibration = meta.get("calibration", {})
@@ -202,6 +296,7 @@ class StanceClassifier:
             backend=backend,
             decision=DecisionRule.from_meta(meta),
             context=meta.get("context", "none"),
+            folder=folder,
             **kwargs,
         )
 
@@ -297,16 +392,17 @@ class StanceClassifier:
         articles,
         unit: str = "sentence",
         window: int = 1,
-        actors_path: str | Path = "configs/actors.yaml",
+        actors_path: str | Path | None = None,
     ):
         """Yield passage records for articles given as dicts (`text`, optional `id`, `title`,
         `date`, `source`, `url`): the same rows `stance predict` writes.
 
+        Holders come from `actors_path`, by default the model folder's own actor dictionary.
         A dict without text is logged and skipped.
         """
         import logging
 
-        from pipeline.actors import ActorDictionary
+        from pipeline.actors import load_actor_dictionary
         from pipeline.articles import Document
         from pipeline.scoring import SegmentOptions, iter_scored_documents
 
@@ -325,7 +421,10 @@ class StanceClassifier:
                 )
 
         yield from iter_scored_documents(
-            self, documents(), SegmentOptions(unit, window), ActorDictionary.from_yaml(actors_path)
+            self,
+            documents(),
+            SegmentOptions(unit, window),
+            load_actor_dictionary(actors_path, self.folder),
         )
 
 

@@ -34,8 +34,8 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--sources",
     type=click.Path(file_okay=False),
-    help="Folder of source documents for offset checks [default: sources/ beside "
-    "each annotation file].",
+    help="The folder of source documents for offset checks; sources are read only inside "
+    "it [default: the nearest sources/ beside or above each annotation file].",
 )
 def validate(paths: tuple[str, ...], sources: str | None) -> None:
     """Check annotation files; print every problem as file:line: field: message."""
@@ -324,11 +324,12 @@ def cascade(model_dir: str, screen_dir: str, target_recall: float) -> None:
 @click.argument("metrics_file", type=click.Path(dir_okay=False, exists=True))
 def gate(metrics_file: str) -> None:
     """Apply the quality gate recorded in a metrics.json; exit 3 when it fails."""
-    from pipeline.evaluation import check_gate
+    from pipeline.evaluation import check_gate, read_metrics_report
 
-    report = json.loads(open(metrics_file, encoding="utf-8").read())
-    if not report.get("gate"):
-        _fail(PipelineError(f"{metrics_file}: no gate settings in this report"))
+    try:
+        report = read_metrics_report(metrics_file)
+    except PipelineError as error:
+        _fail(error)
     failures = check_gate(report)
     if failures:
         for reason in failures:
@@ -433,9 +434,17 @@ def predict(
         )
         sys.exit(130)
     counts = manifest["counts"]
+    if manifest.get("already_complete"):
+        click.echo(
+            f"already complete: {output} was written on {manifest.get('finished')} from these "
+            "inputs, model and settings; nothing scored (--overwrite scores again)"
+        )
+    renamed = counts.get("renamed_ids", 0)
     click.echo(
         f"{counts['documents']} articles, {counts['passages']} passages, "
-        f"{counts['errors']} skipped inputs; labels {counts['labels']}"
+        f"{counts['errors']} skipped inputs"
+        + (f", {renamed} duplicate ids renamed" if renamed else "")
+        + f"; labels {counts['labels']}"
     )
     for name, path in manifest["outputs"].items():
         click.echo(f"  {name:<9} {path}")
@@ -482,10 +491,14 @@ def _show_stance_passages(path: str, limit: int) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--actors",
-    default="configs/actors.yaml",
-    show_default=True,
     type=click.Path(dir_okay=False),
-    help="Actor dictionary YAML.",
+    help="Actor dictionary YAML [default: the --model folder's, else configs/actors.yaml].",
+)
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(file_okay=False),
+    help="Use the actor dictionary this model folder carries.",
 )
 @click.option(
     "--errors",
@@ -495,13 +508,19 @@ def _show_stance_passages(path: str, limit: int) -> None:
     metavar="N",
     help="Also print N misattributed statements.",
 )
-def holders(paths: tuple[str, ...], actors: str, show_errors: int) -> None:
+def holders(
+    paths: tuple[str, ...], actors: str | None, model_dir: str | None, show_errors: int
+) -> None:
     """Measure holder attribution against the `holder` field of annotations."""
-    from pipeline.actors import ActorDictionary, holder_accuracy
+    from pipeline.actors import holder_accuracy, load_actor_dictionary
     from pipeline.annotations import load_statements
 
     try:
-        result = holder_accuracy(load_statements(paths), ActorDictionary.from_yaml(actors))
+        result = holder_accuracy(load_statements(paths), load_actor_dictionary(actors, model_dir))
+        if not result["overall"]:
+            raise PipelineError(
+                f"{', '.join(paths)}: no stance statements with a holder to measure attribution on"
+            )
     except PipelineError as error:
         _fail(error)
     for name, row in [("overall", result["overall"]), *result["by_source"].items()]:
@@ -557,29 +576,51 @@ def agreement_command(files: tuple[str, ...], disagreements: str | None, as_json
     try:
         if len(files) < 2:
             raise click.UsageError("give at least two annotation files")
-        result = agreement([read_labels(f) for f in files], [Path(f).stem for f in files])
+        names = [Path(f).stem for f in files]
+        if len(set(names)) < len(names):  # same file name in two folders: name them by path
+            names = list(files)
+        result = agreement([read_labels(f) for f in files], names)
     except PipelineError as error:
         _fail(error)
     if disagreements:
         write_jsonl(result["disagreements"], disagreements)
+    for name, only in result["only_in_one_file"].items():
+        if only:
+            shown = ", ".join(only[:10]) + (", ..." if len(only) > 10 else "")
+            click.echo(
+                f"warning: {len(only)} item(s) labelled only in {name}, left out of every "
+                f"figure: {shown}",
+                err=True,
+            )
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json.dumps(result, indent=2, allow_nan=False))  # undefined figures are null
         return
+
+    def figure(value: float | None) -> str:
+        return "undefined" if value is None else f"{value:.3f}"
+
     click.echo(
         f"{result['items']} items labelled by 2+ annotators; "
-        f"Krippendorff's alpha (nominal) {result['krippendorff_alpha']:.3f}"
+        f"Krippendorff's alpha (nominal) {figure(result['krippendorff_alpha'])}"
     )
+    if result["krippendorff_alpha"] is None:
+        click.echo(
+            "  (undefined: every item carries the same label, so agreement cannot be told "
+            "apart from chance)"
+        )
     for pair in result["pairs"]:
         a, b = pair["annotators"]
         click.echo(
             f"\n{a} vs {b}: {pair['items']} items, observed agreement "
-            f"{pair['observed_agreement']:.3f}, Cohen's kappa {pair['cohen_kappa']:.3f}"
+            f"{figure(pair['observed_agreement'])}, Cohen's kappa {figure(pair['cohen_kappa'])}"
         )
+        if not pair["items"]:
+            continue
         for label, stats in pair["per_label"].items():
             specific = stats["specific_agreement"]
             click.echo(
                 f"  {label:<12} specific agreement "
-                f"{'-' if specific is None else f'{specific:.3f}'}  kappa {stats['kappa']:.3f}"
+                f"{'-' if specific is None else f'{specific:.3f}'}  kappa {figure(stats['kappa'])}"
             )
         labels = pair["confusion_matrix"]["labels"]
         click.echo(
@@ -624,7 +665,9 @@ def agreement_command(files: tuple[str, ...], disagreements: str | None, as_json
 )
 @click.option("--seed", default=13, show_default=True)
 @click.option(
-    "--actors", default="configs/actors.yaml", show_default=True, type=click.Path(dir_okay=False)
+    "--actors",
+    type=click.Path(dir_okay=False),
+    help="Actor dictionary YAML [default: the model folder's own].",
 )
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
 def suggest(
@@ -634,7 +677,7 @@ def suggest(
     from collections import Counter
     from pathlib import Path
 
-    from pipeline.actors import ActorDictionary
+    from pipeline.actors import load_actor_dictionary
     from pipeline.articles import InputProblem, iter_documents
     from pipeline.cascade import load_classifier
     from pipeline.interchange import write_statements
@@ -643,7 +686,7 @@ def suggest(
 
     try:
         classifier = load_classifier(model_dir, device=device)
-        actor_dictionary = ActorDictionary.from_yaml(actors)
+        actor_dictionary = load_actor_dictionary(actors, model_dir)
         sources, skipped = {}, []
 
         def documents():
@@ -682,19 +725,28 @@ def suggest(
     type=click.Choice(["label-studio", "doccano", "prodigy", "argilla", "csv"]),
 )
 @click.option("--output", required=True, type=click.Path(dir_okay=False))
-def export_command(paths, fmt, output) -> None:
-    """Export annotation files for Label Studio, doccano, Prodigy, Argilla/HF datasets or CSV."""
+@click.option(
+    "--sources",
+    type=click.Path(file_okay=False),
+    help="The folder of source documents for offset checks (as for `validate`).",
+)
+def export_command(paths, fmt, output, sources) -> None:
+    """Export annotation files for Label Studio, doccano, Prodigy, Argilla/HF datasets or CSV.
+
+    Prints how to set the tool up so that it asks for every field the import needs (label,
+    holder, condition).
+    """
     from pipeline.annotations import load_statements
-    from pipeline.interchange import LABEL_STUDIO_CONFIG, export_statements
+    from pipeline.interchange import TOOL_SETUP, export_statements
 
     try:
-        statements = load_statements(paths)
+        statements = load_statements(paths, sources)
         export_statements(statements, output, fmt)
     except PipelineError as error:
         _fail(error)
     click.echo(f"{len(statements)} statements -> {output} ({fmt})")
-    if fmt == "label-studio":
-        click.echo("Label Studio labeling config:\n" + LABEL_STUDIO_CONFIG)
+    if fmt in TOOL_SETUP:
+        click.echo(TOOL_SETUP[fmt])
 
 
 @cli.command(name="import")

@@ -96,7 +96,9 @@ class PredictConfig(_Section):
     documents_per_shard: int = Field(default=2000, ge=1)
     tokens_per_batch: int | None = Field(default=None, ge=256)
     holder_context_sentences: int = Field(default=3, ge=0)
-    actors: str = "configs/actors.yaml"
+    # None: the model folder's own actor dictionary (`actors.yaml`, copied there at training),
+    # else configs/actors.yaml. A path here (or --actors) replaces it.
+    actors: str | None = None
     backend: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"
 
 
@@ -178,6 +180,37 @@ def _deep_merge(base: dict, changes: dict) -> dict:
     return merged
 
 
+def read_yaml_file(path: str | Path, what: str):
+    """The data in a YAML file (`what` names it in messages: "config file", "actor dictionary").
+
+    Raises:
+        ConfigError: missing, a folder, unreadable, not UTF-8 (naming the line of the first bad
+            byte) or not valid YAML; each message says how to fix it.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{path}: is a folder; give the path of the {what} (a .yaml file)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the {what} as UTF-8"
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+
+
 def read_config_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
     """The raw mapping of a config file, with its `base:` file (a path relative to it) merged
     underneath: a config that names a base states only what differs from it.
@@ -188,14 +221,7 @@ def read_config_data(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
     path = Path(path)
     if path.resolve() in _seen:
         raise ConfigError(f"{path}: base: configs include each other in a cycle")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    raw = read_yaml_file(path, "config file") or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     base = raw.pop("base", None)

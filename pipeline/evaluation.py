@@ -7,7 +7,9 @@ grouped cross-validation (groups = doc_id) shows whether the ranking holds acros
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -15,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel
 
 from pipeline.annotations import Statement, hash_files, load_statements
 from pipeline.baselines import BASELINE_DESCRIPTIONS, SentenceEmbedder, train_baseline
 from pipeline.config import Config, config_to_dict
 from pipeline.decision import decide_labels
-from pipeline.errors import QualityGateError
+from pipeline.errors import PipelineError, QualityGateError
 from pipeline.labels import LABELS
 from pipeline.metrics import classification_metrics, expected_calibration_error
 from pipeline.provenance import package_versions, utc_now
@@ -42,11 +45,18 @@ class ScoredModel:
     predicted: np.ndarray  # label indices by the model's decision rule
 
 
-def _macro_f1_on(gold: np.ndarray, predicted: np.ndarray, index: np.ndarray) -> float:
+def _macro_f1_on(
+    gold: np.ndarray, predicted: np.ndarray, index: np.ndarray, labels: Sequence[int] | None = None
+) -> float:
+    """Macro-F1 over label indices `labels` (default: all labels) on the items in `index`."""
     from sklearn.metrics import f1_score
 
     return f1_score(
-        gold[index], predicted[index], labels=range(len(LABELS)), average="macro", zero_division=0
+        gold[index],
+        predicted[index],
+        labels=range(len(LABELS)) if labels is None else list(labels),
+        average="macro",
+        zero_division=0,
     )
 
 
@@ -56,10 +66,14 @@ def bootstrap_indices(n: int, samples: int, seed: int) -> np.ndarray:
 
 
 def bootstrap_interval(
-    gold: np.ndarray, predicted: np.ndarray, resamples: np.ndarray, level: float = 0.95
+    gold: np.ndarray,
+    predicted: np.ndarray,
+    resamples: np.ndarray,
+    level: float = 0.95,
+    labels: Sequence[int] | None = None,
 ) -> list[float]:
-    """Percentile bootstrap interval of macro-F1 over the given resamples."""
-    scores = np.array([_macro_f1_on(gold, predicted, idx) for idx in resamples])
+    """Percentile bootstrap interval of macro-F1 (over label indices `labels`, default all)."""
+    scores = np.array([_macro_f1_on(gold, predicted, idx, labels) for idx in resamples])
     tail = (1 - level) / 2 * 100
     return [float(np.percentile(scores, tail)), float(np.percentile(scores, 100 - tail))]
 
@@ -102,20 +116,31 @@ def predict_statements(model, statements: Sequence[Statement]) -> np.ndarray:
 
 
 def score(
-    name: str, description: str, model, statements: Sequence[Statement], resamples: np.ndarray
+    name: str,
+    description: str,
+    model,
+    statements: Sequence[Statement],
+    resamples: np.ndarray,
+    macro_labels: Sequence[str] | None = None,
 ) -> ScoredModel:
     """Predict with any model that has `predict_proba` in LABELS order; compute all metrics.
 
     Labels come from the model's decision rule (the fine-tuned model's stance threshold), the
-    same rule `predict` applies; models without one take the argmax.
+    same rule `predict` applies; models without one take the argmax. Macro-F1 and its interval
+    average over `macro_labels` (default: all labels).
     """
     probabilities = predict_statements(model, statements)
     gold = np.array([LABELS.index(s.label) for s in statements])
     predicted = decide_labels(model, probabilities, LABELS)
     metrics = classification_metrics(
-        [s.label for s in statements], [LABELS[i] for i in predicted], LABELS
+        [s.label for s in statements], [LABELS[i] for i in predicted], LABELS, macro_labels
     )
-    metrics["macro_f1_ci95"] = bootstrap_interval(gold, predicted, resamples)
+    metrics["macro_f1_ci95"] = bootstrap_interval(
+        gold,
+        predicted,
+        resamples,
+        labels=None if macro_labels is None else [LABELS.index(x) for x in macro_labels],
+    )
     metrics["ece"] = expected_calibration_error(probabilities, gold)
     return ScoredModel(name, description, probabilities, metrics, predicted)
 
@@ -261,7 +286,7 @@ def evaluate_articles_section(
     """The `articles` part of metrics.json: end-to-end figures on gold articles for the
     fine-tuned model and each baseline, or why it was skipped (no folder configured or found).
     """
-    from pipeline.actors import ActorDictionary
+    from pipeline.actors import load_actor_dictionary
     from pipeline.article_evaluation import (
         evaluate_on_articles,
         precision_recall_points,
@@ -290,7 +315,7 @@ def evaluate_articles_section(
         articles,
         documents,
         options,
-        ActorDictionary.from_yaml(config.predict.actors),
+        load_actor_dictionary(config.predict.actors, getattr(classifier, "folder", None)),
         samples=config.evaluate.bootstrap_samples,
         seed=config.seed,
     )
@@ -309,8 +334,9 @@ def evaluate_articles_section(
 def _article_gate_failures(report: dict) -> list[str]:
     articles = report.get("articles") or {}
     gate = report["gate"]
-    figures = (articles.get("models") or {}).get(FINETUNED, {}).get("all")
-    if not figures:
+    models = articles.get("models")
+    figures = (models.get(FINETUNED) or {}).get("all") if isinstance(models, dict) else None
+    if not isinstance(figures, dict) or not figures:
         return []
     failures = []
     for key, floor_key in (
@@ -320,8 +346,8 @@ def _article_gate_failures(report: dict) -> list[str]:
         floor, value = gate.get(floor_key), figures.get(key)
         if floor is None:
             continue
-        if value is None or not value >= floor:
-            shown = "n/a" if value is None else f"{value:.3f}"
+        if not _is_number(value) or not value >= floor:
+            shown = f"{value:.3f}" if _is_number(value) else "n/a"
             failures.append(
                 f"fine-tuned article-level {key.replace('_', ' ')} {shown} is below the floor "
                 f"{floor:.3f} (evaluate.{floor_key})"
@@ -329,33 +355,109 @@ def _article_gate_failures(report: dict) -> list[str]:
     return failures
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def check_gate(report: dict) -> list[str]:
     """Reasons the fine-tuned model fails the quality gate recorded in a metrics report.
 
     The gate: test macro-F1 at or above the configured floor and, if configured, at or above
     the best baseline's test macro-F1; and, when gold articles were evaluated, article-level
-    stance precision and stance F1 at or above their floors.
+    stance precision and stance F1 at or above their floors. A figure that is missing or not a
+    finite number (NaN) fails: the gate passes only on evidence.
     """
     gate = report["gate"]
     models = report["test"]["models"]
     if FINETUNED not in models:
         return [f"no '{FINETUNED}' model in the report"]
-    score_ft = models[FINETUNED]["macro_f1"]
+    score_ft = models[FINETUNED].get("macro_f1")
+    if not _is_number(score_ft):
+        return [
+            f"fine-tuned test macro-F1 is {score_ft!r}, not a number; the gate cannot pass "
+            "(re-run `stance evaluate`)"
+        ] + _article_gate_failures(report)
     failures = []
-    if score_ft < gate["macro_f1_floor"]:
+    if not score_ft >= gate["macro_f1_floor"]:
         failures.append(
             f"fine-tuned test macro-F1 {score_ft:.3f} is below the floor "
             f"{gate['macro_f1_floor']:.3f} (evaluate.macro_f1_floor)"
         )
     best = report["test"].get("best_baseline")
     if gate["against_best_baseline"] and best:
-        score_best = models[best]["macro_f1"]
-        if score_ft < score_best:
+        score_best = models.get(best, {}).get("macro_f1")
+        if not _is_number(score_best):
+            failures.append(
+                f"best baseline {best}: test macro-F1 is {score_best!r}, not a number; the "
+                "fine-tuned model cannot be compared with it"
+            )
+        elif score_ft < score_best:
             failures.append(
                 f"fine-tuned test macro-F1 {score_ft:.3f} is below the best "
                 f"baseline {best} ({score_best:.3f})"
             )
     return failures + _article_gate_failures(report)
+
+
+class _GateFloors(BaseModel):
+    macro_f1_floor: float
+    against_best_baseline: bool = True
+    article_precision_floor: float | None = None
+    article_f1_floor: float | None = None
+
+
+class _ModelFigures(BaseModel):
+    macro_f1: float | None
+
+
+class _TestFigures(BaseModel):
+    models: dict[str, _ModelFigures]
+    best_baseline: str | None = None
+
+
+class _GateInput(BaseModel):
+    """The parts of metrics.json the gate reads; everything else is free."""
+
+    gate: _GateFloors
+    test: _TestFigures
+    articles: dict | None = None
+
+
+def read_metrics_report(path: str | Path) -> dict:
+    """A metrics.json written by `stance evaluate`, checked for what `check_gate` reads.
+
+    Raises:
+        PipelineError: unreadable, not UTF-8 or JSON (with the line), no gate settings, or a
+            field of the wrong shape (dotted name).
+    """
+    from pydantic import ValidationError
+
+    path = Path(path)
+    fix = "give the metrics.json that `stance evaluate --config` wrote"
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
+    except OSError as exc:
+        raise PipelineError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PipelineError(f"{path}:{line}: not UTF-8 text; {fix}") from None
+    try:
+        report = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PipelineError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); {fix}") from None
+    if not isinstance(report, dict):
+        raise PipelineError(f"{path}: expected a JSON object; {fix}")
+    if not report.get("gate"):
+        raise PipelineError(f"{path}: no gate settings in this report")
+    try:
+        _GateInput.model_validate(report)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in exc.errors()
+        )
+        raise PipelineError(f"{path}: {problems}; {fix}") from None
+    return report
 
 
 def enforce_gate(report: dict) -> None:
@@ -477,13 +579,30 @@ def evaluate_file(
     seed: int = 13,
     device: str = "auto",
 ) -> tuple[dict, list[ScoredModel], list[Statement]]:
-    """Score a model on any labelled file(s) in the annotation format (a user's own gold data)."""
+    """Score a model on any labelled file(s) in the annotation format (a user's own gold data).
+
+    Macro-F1 averages over the labels the gold data holds: a label with no gold statement has
+    no defined F1, and counting it as 0 would understate every score. Predictions of such a
+    label still count, as errors against the gold label. The report says which labels were
+    averaged (`test.macro_f1_labels`), and a warning names the absent ones.
+    """
     from pipeline.cascade import load_classifier
 
     statements = load_statements(data_paths)
     classifier = load_classifier(model_dir, device=device)
     resamples = bootstrap_indices(len(statements), samples, seed)
-    scored = [score(FINETUNED, f"model at {model_dir}", classifier, statements, resamples)]
+    present = [label for label in LABELS if any(s.label == label for s in statements)]
+    absent = [label for label in LABELS if label not in present]
+    if absent:
+        log.warning(
+            "%s: no gold statement is labelled %s; macro-F1 averages over the %d labels "
+            "present (%s)",
+            ", ".join(map(str, data_paths)),
+            " or ".join(absent),
+            len(present),
+            ", ".join(present),
+        )
+    scored = [score(FINETUNED, f"model at {model_dir}", classifier, statements, resamples, present)]
     report = {
         "schema_version": METRICS_SCHEMA_VERSION,
         "run_name": Path(model_dir).parent.name,
@@ -500,6 +619,7 @@ def evaluate_file(
         "test": {
             "models": {m.name: {"description": m.description, **m.metrics} for m in scored},
             **compare(scored, statements, resamples),
+            "macro_f1_labels": present,
         },
         "cross_validation": None,
         "gate": None,

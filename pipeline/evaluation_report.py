@@ -35,6 +35,16 @@ def comparison_markdown(report: dict) -> str:
         + " |",
         "|---|---|---|---|---|" + "---|" * len(LABELS),
     ]
+    averaged = test.get("macro_f1_labels")
+    if averaged and len(averaged) < len(LABELS):
+        absent = [label for label in LABELS if label not in averaged]
+        lines[3:3] = [
+            f"Macro-F1 averages over the {len(averaged)} labels present in the gold data "
+            f"({', '.join(averaged)}); {', '.join(absent)} "
+            f"{'has' if len(absent) == 1 else 'have'} no gold statement, so no F1 "
+            "(their columns show 0), and predictions of them count as errors.",
+            "",
+        ]
     for rank, name in enumerate(test["ranking"], start=1):
         m = models[name]
         low, high = m["macro_f1_ci95"]
@@ -214,8 +224,14 @@ def write_articles_report(report: dict, folder: Path) -> dict:
 def write_report(
     report: dict, scored: list[ScoredModel], statements: Sequence[Statement], folder: str | Path
 ) -> Path:
-    """Write the report folder; each file is replaced atomically."""
-    folder = Path(folder)
+    """Write the report folder; each file is replaced atomically.
+
+    Raises:
+        PipelineError: the folder cannot be created or written (names it).
+    """
+    from pipeline.outputs import prepare_output_folder
+
+    folder = prepare_output_folder(Path(folder) / "metrics.json").parent
     report = write_articles_report(report, folder)
     _atomic_write(folder / "metrics.json", json.dumps(report, indent=2))
     _atomic_write(folder / "comparison.md", comparison_markdown(report))

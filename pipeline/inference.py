@@ -10,7 +10,6 @@ streaming, into OUT (format from its extension), `OUT.articles.*`, `OUT.actors.c
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -25,13 +24,22 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.actors import ActorDictionary
+from pipeline.actors import load_actor_dictionary
 from pipeline.articles import Document, InputProblem, iter_documents
 from pipeline.config import PredictConfig
 from pipeline.errors import PipelineError
+from pipeline.inputs import RENAMED, resolve_inputs
 from pipeline.onnx_backend import ONNX_DIR
-from pipeline.outputs import output_format, write_batches, write_json, write_jsonl, write_records
+from pipeline.outputs import (
+    holds_output_lock,
+    output_format,
+    write_batches,
+    write_json,
+    write_jsonl,
+    write_records,
+)
 from pipeline.provenance import hash_folder, package_versions, utc_now
+from pipeline.run_identity import describe_changes, run_fingerprint, run_identity
 from pipeline.scoring import PROBABILITY_COLUMNS, SegmentOptions, document_passages, score_passages
 from pipeline.summaries import ACTOR_SCHEMA, ARTICLE_SCHEMA, ActorMonthTable, article_summary
 
@@ -91,20 +99,69 @@ class Shard:
     problems: list[dict]
 
 
-def run_fingerprint(
-    inputs: list[str], output: Path, model_hash: str, options: PredictConfig
-) -> str:
-    """Identifies a run: the same inputs, output, model and settings may resume each other."""
-    payload = json.dumps(
-        {
-            "inputs": inputs,
-            "output": str(output),
-            "model": model_hash,
-            "predict": options.model_dump(mode="json"),
-        },
-        sort_keys=True,
+def output_files(paths: OutputPaths) -> list[Path]:
+    """Every path a run writes, including its work folders (checked against the inputs)."""
+    return [*vars(paths).values(), Path(f"{paths.parts}.ray")]
+
+
+def check_previous_output(paths: OutputPaths, fingerprint: str, identity: dict) -> dict | None:
+    """The manifest of a finished OUT made by this same run (nothing to do), or None when there
+    is no finished OUT.
+
+    Raises:
+        PipelineError: OUT was made by a different run; it is never silently reused or replaced.
+    """
+    if not paths.manifest.is_file() or paths.parts.exists():
+        return None
+    try:
+        previous = json.loads(paths.manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PipelineError(
+            f"{paths.manifest}: unreadable manifest ({exc}); rerun with --overwrite to score "
+            "the inputs again"
+        ) from None
+    if previous.get("fingerprint") == fingerprint and previous.get("status") == "complete":
+        return previous
+    earlier = (previous.get("outputs") or {}).get("passages")
+    if earlier and Path(earlier).resolve() != paths.passages.resolve():
+        raise PipelineError(
+            f"{paths.passages}: its summaries ({paths.manifest.name}, {paths.actors.name}, "
+            f"{paths.errors.name}) would overwrite those of {earlier}, which has the same name "
+            "stem; choose another --output name, or --overwrite to replace that run's summaries"
+        )
+    raise PipelineError(
+        f"{paths.passages} was written by a different run: "
+        f"{describe_changes(previous.get('identity'), identity)}; rerun with --overwrite to "
+        "score the inputs again and replace it, or choose another --output"
     )
-    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _claim_parts(paths: OutputPaths, fingerprint: str, identity: dict, files: list) -> None:
+    """Record this run in OUT.parts/run.json, or check that the shards there are its own.
+
+    Raises:
+        PipelineError: the shards belong to a different run (what changed, and how to start
+            over, is in the message).
+    """
+    run_file = paths.parts / "run.json"
+    if run_file.is_file():
+        stored = json.loads(run_file.read_text(encoding="utf-8"))
+        if stored.get("fingerprint") != fingerprint:
+            changes = describe_changes(stored.get("identity"), identity, stored.get("files"), files)
+            raise PipelineError(
+                f"{paths.parts} holds shards of a different run: {changes}; rerun with "
+                "--overwrite to start over, or undo the change to resume"
+            )
+        return
+    paths.parts.mkdir(parents=True, exist_ok=True)
+    write_json(
+        {
+            "fingerprint": fingerprint,
+            "identity": identity,
+            "files": [file.as_row() for file in files],
+        },
+        run_file,
+    )
 
 
 def _completed_shards(parts: Path) -> list[dict]:
@@ -202,10 +259,12 @@ def merge_outputs(
     n_documents = write_batches(article_batches(), paths.articles, ARTICLE_SCHEMA)
     write_records(actors.records(), paths.actors, ACTOR_SCHEMA)
     write_jsonl(problems, paths.errors)
+    renamed = sum(1 for p in problems if p.get("action") == RENAMED)
     return {
         "documents": n_documents,
         "passages": n_passages,
-        "errors": len(problems),
+        "errors": len(problems) - renamed,
+        "renamed_ids": renamed,
         "labels": dict(sorted(label_counts.items())),
     }
 
@@ -221,6 +280,7 @@ def _shard_parts(paths: OutputPaths, shards: list[dict]):
     return parts
 
 
+@holds_output_lock
 def predict(
     model_dir: str | Path,
     inputs: list[str],
@@ -233,8 +293,9 @@ def predict(
     """Score every document in `inputs`; write OUT and its summaries; return the manifest.
 
     Raises:
-        PipelineError: bad output path, a model folder problem, or leftover shards from a
-            different run.
+        PipelineError: a missing input; an output that is an input or lies inside an input
+            folder; a bad output path; a model folder problem; a finished OUT or leftover shards
+            from a different run (the message says what changed).
     """
     from tqdm.auto import tqdm
 
@@ -242,33 +303,27 @@ def predict(
 
     started, clock = utc_now(), time.time()
     paths = OutputPaths.for_output(output)
+    files = resolve_inputs(inputs, output_files(paths))
     model_hash = hash_folder(model_dir, exclude=(ONNX_DIR,))
-    fingerprint = run_fingerprint(list(inputs), paths.passages, model_hash, options)
+    identity = run_identity(list(inputs), paths.passages, model_hash, options, files)
+    fingerprint = run_fingerprint(identity)
     if overwrite:
         shutil.rmtree(paths.parts, ignore_errors=True)
-    if paths.manifest.is_file() and not paths.parts.exists() and not overwrite:
-        previous = json.loads(paths.manifest.read_text(encoding="utf-8"))
-        if previous.get("fingerprint") == fingerprint and previous.get("status") == "complete":
-            log.info("%s is complete for these inputs; nothing to do", paths.passages)
-            return previous
-    paths.parts.mkdir(parents=True, exist_ok=True)
-    run_file = paths.parts / "run.json"
-    if run_file.is_file():
-        if json.loads(run_file.read_text(encoding="utf-8"))["fingerprint"] != fingerprint:
-            raise PipelineError(
-                f"{paths.parts} holds shards of a different run (inputs, model or settings "
-                "changed); rerun with --overwrite or choose another --output"
-            )
     else:
-        write_json({"fingerprint": fingerprint, "inputs": list(inputs)}, run_file)
-    done = _completed_shards(paths.parts)
-    resume_from = done[-1]["last"] + 1 if done else 0
-
+        previous = check_previous_output(paths, fingerprint, identity)
+        if previous is not None:
+            log.info("%s is complete for these inputs; nothing scored", paths.passages)
+            return {**previous, "already_complete": True}
+    # Everything that can fail on a bad model or setting loads before OUT.parts/ exists, so a
+    # failed start leaves no run.json behind to refuse the corrected rerun.
     classifier = load_classifier(
         model_dir, device=device, backend=options.backend, tokens_per_batch=options.tokens_per_batch
     )
-    actors = ActorDictionary.from_yaml(options.actors)
+    actors = load_actor_dictionary(options.actors, model_dir)
     segment = SegmentOptions.from_config(options)
+    _claim_parts(paths, fingerprint, identity, files)
+    done = _completed_shards(paths.parts)
+    resume_from = done[-1]["last"] + 1 if done else 0
 
     shards = _shards(
         iter_documents(inputs, options.max_file_bytes),
@@ -312,6 +367,7 @@ def predict(
     manifest = {
         "status": "complete",
         "fingerprint": fingerprint,
+        "identity": identity,
         "started": started,
         "finished": utc_now(),
         "engine": "local",

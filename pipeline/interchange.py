@@ -2,18 +2,28 @@
 
 Every export keeps the whole statement (all annotation-format fields) in the tool's own place
 for metadata (`data` in Label Studio, extra keys in doccano, `meta` in Prodigy, columns in
-Parquet/CSV), so importing an export gives back every field. The label a person chose in the
-tool replaces the exported label; tasks without a human label keep the exported one.
+Parquet/CSV), so importing an export gives back every field.
+
+Every tool is set up to ask for everything a statement needs: the label, and the holder and
+condition as text (`TOOL_SETUP`, printed by `stance export`). On import, a person's answer in
+the tool replaces the exported values and the statement records who gave it (`annotator:
+"<tool>:<user>"`); an item nobody labelled keeps its statement, except a model's suggestion
+(`annotator: "model:..."`), which is reported and left out rather than imported as a label.
+A label that needs a holder or condition nobody gave gets holder `unknown` or the placeholder
+condition, said in `note`, so no human label is lost.
 
 Formats (`--format`):
 - `label-studio`: a JSON array of tasks `{"data": {...}, "predictions": [...]}`; the
-  prediction carries the model's label (`choices` of the control named `stance`) and score.
-  Import reads a Label Studio JSON export (`annotations[].result[].value.choices`).
+  prediction carries the model's label (`choices` of the control named `stance`), holder and
+  condition (`textarea` controls) and score. Import reads a Label Studio JSON export
+  (`annotations[].result[]`).
 - `doccano`: JSON Lines `{"text", "label": [one label], ...fields}` (text classification).
-- `prodigy`: JSON Lines `{"text", "options", "accept": [label], "answer", "meta"}` (choice).
+- `prodigy`: JSON Lines `{"text", "options", "accept": [label], "holder", "condition", "meta"}`
+  (choice plus two `text_input` blocks); import reads `db-out` (`answer`, `_annotator_id`).
 - `argilla`: Parquet with the fields as columns plus `suggestion_label`/`suggestion_score`,
-  loadable with `datasets.load_dataset("parquet", ...)` and logged to Argilla from there.
-- `csv`: the fields as columns.
+  loadable with `datasets.load_dataset("parquet", ...)` and logged to Argilla from there;
+  import also reads Argilla's records export (`label.responses`, `holder.responses`, ...).
+- `csv`: the fields as columns; the rows are imported as edited.
 """
 
 from __future__ import annotations
@@ -25,23 +35,107 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from pipeline.annotations import Statement, _problems_from_validation
+from pipeline.actors import UNKNOWN
+from pipeline.annotations import (
+    CONDITION_TO_STATE,
+    MODEL_ANNOTATOR,
+    Statement,
+    _problems_from_validation,
+)
 from pipeline.errors import DataError, Problem
 from pipeline.labels import LABELS
+from pipeline.tool_answers import ANSWER_FIELDS, CONTROL, ToolItem, read_tool_export
 
 FORMATS = ("label-studio", "doccano", "prodigy", "argilla", "csv")
-CONTROL = "stance"
+TOOL_NAMES = {
+    "label-studio": "Label Studio",
+    "doccano": "doccano",
+    "prodigy": "Prodigy",
+    "argilla": "Argilla",
+    "csv": "the CSV",
+}
 LABEL_STUDIO_CONFIG = f"""<View>
   <Text name="text" value="$text"/>
-  <Choices name="{CONTROL}" toName="text" choice="single" showInline="true">
+  <Choices name="{CONTROL}" toName="text" choice="single" showInline="true" required="true">
 {chr(10).join(f'    <Choice value="{label}"/>' for label in LABELS)}
   </Choices>
+  <TextArea name="holder" toName="text" label="Holder" rows="1" maxSubmissions="1"
+            editable="true" placeholder="who holds the stance (actor name); empty for none"/>
+  <TextArea name="condition" toName="text" label="Condition" rows="1" maxSubmissions="1"
+            editable="true" placeholder="the condition stated; only for conditional"/>
 </View>"""
+PRODIGY_BLOCKS = {
+    "blocks": [
+        {"view_id": "choice"},
+        {"view_id": "text_input", "field_id": "holder", "field_label": "Holder (empty for none)"},
+        {
+            "view_id": "text_input",
+            "field_id": "condition",
+            "field_label": "Condition (only for conditional)",
+        },
+    ],
+    "choice_style": "single",
+}
+ARGILLA_SETTINGS = f"""import argilla as rg
+settings = rg.Settings(
+    fields=[rg.TextField(name="text")],
+    questions=[
+        rg.LabelQuestion(name="label", labels={list(LABELS)!r}),
+        rg.TextQuestion(name="holder", required=False),
+        rg.TextQuestion(name="condition", required=False),
+    ],
+    allow_extra_metadata=True,  # the other statement fields travel as metadata
+)
+# log: dataset.records.log(datasets.load_dataset("parquet", data_files=EXPORT)["train"])
+# back: dataset.records.to_datasets().to_parquet("labelled.parquet")"""
+TOOL_SETUP = {
+    "label-studio": "Label Studio labeling config:\n" + LABEL_STUDIO_CONFIG,
+    "doccano": (
+        f"doccano: a text classification project with the single labels {', '.join(LABELS)}. "
+        "doccano cannot edit holder or condition: a label that needs one the item lacks gets "
+        "holder 'unknown' or a placeholder condition (said in `note`). Export only approved "
+        "documents: doccano cannot tell a confirmed pre-label from an unreviewed one."
+    ),
+    "prodigy": "Prodigy recipe config (view_id 'blocks'):\n" + json.dumps(PRODIGY_BLOCKS),
+    "argilla": "Argilla dataset settings:\n" + ARGILLA_SETTINGS,
+}
 FIELDS = tuple(Statement.model_fields)
 
 
 def _record(statement: Statement) -> dict:
     return statement.model_dump(mode="json")
+
+
+def _answer_texts(record: dict) -> dict[str, str]:
+    """The holder and condition a person should confirm; the placeholder condition is left
+    blank so nobody confirms it by accident."""
+    texts = {field: record[field] for field in ANSWER_FIELDS}
+    if texts["condition"] == CONDITION_TO_STATE:
+        texts["condition"] = ""
+    return texts
+
+
+def _label_studio_results(record: dict) -> list[dict]:
+    """A prediction's results: the label as a choice, holder and condition as text areas."""
+    results = [
+        {
+            "from_name": CONTROL,
+            "to_name": "text",
+            "type": "choices",
+            "value": {"choices": [record["label"]]},
+        }
+    ]
+    for field, text in _answer_texts(record).items():
+        if text:
+            results.append(
+                {
+                    "from_name": field,
+                    "to_name": "text",
+                    "type": "textarea",
+                    "value": {"text": [text]},
+                }
+            )
+    return results
 
 
 def export_statements(
@@ -67,14 +161,7 @@ def export_statements(
                 {
                     "model_version": model_version or "stance",
                     "score": scores.get(record["id"], 1.0),
-                    "result": [
-                        {
-                            "from_name": CONTROL,
-                            "to_name": "text",
-                            "type": "choices",
-                            "value": {"choices": [record["label"]]},
-                        }
-                    ],
+                    "result": _label_studio_results(record),
                 }
             ]
             tasks.append(task)
@@ -82,7 +169,11 @@ def export_statements(
     elif fmt == "doccano":
         path.write_text(
             "".join(
-                json.dumps({**r, "label": [r["label"]]}, ensure_ascii=False) + "\n" for r in records
+                json.dumps(
+                    {**r, "label": [r["label"]], "exported_label": r["label"]}, ensure_ascii=False
+                )
+                + "\n"
+                for r in records
             ),
             encoding="utf-8",
         )
@@ -95,6 +186,7 @@ def export_statements(
                         "text": r["text"],
                         "options": options,
                         "accept": [r["label"]],
+                        **_answer_texts(r),  # the text_input blocks answer under these keys
                         "meta": {k: v for k, v in r.items() if k != "text"},
                         **({"score": scores[r["id"]]} if r["id"] in scores else {}),
                     },
@@ -128,130 +220,101 @@ def export_statements(
     return path
 
 
-def _human_label(
-    choices: list[list[str]], where: str, problems: list[Problem], path: str, line: int
-) -> str | None:
-    """The single label people chose, or None; conflicting or unknown labels are problems."""
-    chosen = {c for group in choices for c in group}
-    unknown = sorted(chosen - set(LABELS))
-    if unknown:
-        problems.append(
-            Problem(
-                path,
-                line,
-                "label",
-                f"unknown label {unknown[0]!r} in {where} (expected one of {', '.join(LABELS)})",
-            )
-        )
-        return None
-    if len(chosen) > 1:
-        problems.append(
-            Problem(
-                path,
-                line,
-                "label",
-                f"conflicting labels {sorted(chosen)} in {where}; adjudicate before importing",
-            )
-        )
-        return None
-    return chosen.pop() if chosen else None
+def _joined_note(note: object, additions: list[str]) -> object:
+    """The statement's note with what the import filled in appended."""
+    if not additions:
+        return note
+    text = "; ".join(additions)
+    return f"{note}; {text}" if isinstance(note, str) and note.strip() else text
 
 
-def _raw_records(path: Path, fmt: str, problems: list[Problem]) -> list[tuple[int, dict]]:
-    """(location, annotation-format dict) for every item in a tool's export."""
-    out = []
-    if fmt == "label-studio":
-        try:
-            tasks = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
-        for number, task in enumerate(tasks, start=1):
-            record = dict(task.get("data", {}))
-            choices = [
-                r.get("value", {}).get("choices", [])
-                for a in task.get("annotations", [])
-                if not a.get("was_cancelled")
-                for r in a.get("result", [])
-                if r.get("from_name") == CONTROL
-            ]
-            label = _human_label(
-                choices, f"task {task.get('id', number)}", problems, str(path), number
-            )
-            if label:
-                record["label"] = label
-            out.append((number, record))
-        return out
-    if fmt == "argilla":
-        import pyarrow.parquet as pq
+def _text_or_carried(human: str | None, carried: object) -> object:
+    """A person's answer when given, else the value carried through the tool (left as it is,
+    so a wrong type is reported by validation instead of being replaced)."""
+    if human:
+        return human
+    return carried.strip() if isinstance(carried, str) else carried
 
-        for number, row in enumerate(pq.read_table(path).to_pylist(), start=1):
-            row.pop("suggestion_label", None)
-            row.pop("suggestion_score", None)
-            out.append((number, row))
-        return out
-    if fmt == "csv":
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            for row in reader:
-                for key in ("char_start", "char_end"):
-                    row[key] = int(row[key]) if row.get(key) not in (None, "") else None
-                row["date"] = row.get("date") or None
-                row["probabilities"] = (
-                    json.loads(row["probabilities"]) if row.get("probabilities") else None
+
+def _with_human_answer(
+    item: ToolItem, fmt: str, path: Path, problems: list[Problem]
+) -> dict | None:
+    """The statement fields after a person's answer, or None (with a problem) for a model's
+    suggestion nobody labelled.
+
+    The label decides which other answers apply: `none` has no holder, only `conditional` has
+    a condition. A label that needs a holder or condition nobody gave keeps the human label
+    with holder `unknown` or the placeholder condition, and says so in `note`.
+    """
+    record, answer = dict(item.record), item.answer
+    if answer is None:
+        return record
+    tool = TOOL_NAMES[fmt]
+    if answer.label is None:
+        if str(record.get("annotator", "")).startswith(MODEL_ANNOTATOR):
+            problems.append(
+                Problem(
+                    str(path),
+                    item.line,
+                    "label",
+                    f"not labelled by a person in {tool} (only the model's suggestion); "
+                    "label it there, or leave it out of the export",
                 )
-                out.append((reader.line_num, row))
-        return out
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(str(path), number, "json", f"invalid JSON: {exc.msg}"))
-            continue
-        if fmt == "doccano":
-            labels = item.pop("label", [])
-            labels = labels if isinstance(labels, list) else [labels]
-            label = _human_label([labels], "the label list", problems, str(path), number)
-            if label:
-                item["label"] = label
-            out.append((number, item))
-        elif fmt == "prodigy":
-            if item.get("answer") in ("reject", "ignore"):
-                problems.append(
-                    Problem(
-                        str(path),
-                        number,
-                        "answer",
-                        f"answer {item['answer']!r}: not labelled, skipped",
-                    )
-                )
-                continue
-            record = {**item.get("meta", {}), "text": item.get("text", "")}
-            label = _human_label([item.get("accept", [])], "accept", problems, str(path), number)
-            if label:
-                record["label"] = label
-            out.append((number, record))
-        else:
-            raise DataError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
-    return out
+            )
+            return None
+        return record
+    label, notes = answer.label, []
+    holder = _text_or_carried(answer.holder, record.get("holder"))
+    condition = _text_or_carried(answer.condition, record.get("condition"))
+    if label == "none":
+        holder = ""
+    elif holder in (None, ""):
+        holder = UNKNOWN
+        notes.append(f"holder not given in {tool}: set to {UNKNOWN!r}")
+    if label != "conditional":
+        condition = ""
+    elif condition in (None, "", CONDITION_TO_STATE):
+        condition = CONDITION_TO_STATE
+        notes.append(f"condition not given in {tool}: state it")
+    who = "+".join(dict.fromkeys(answer.annotators)) or "unknown"
+    record.update(
+        label=label,
+        holder=holder,
+        condition=condition,
+        annotator=f"{fmt}:{who}",
+        note=_joined_note(record.get("note", ""), notes),
+    )
+    return record
 
 
 def import_statements(path: str | Path, fmt: str) -> tuple[list[Statement], list[Problem]]:
-    """Read a tool's export back into statements; every problem is located and reported."""
+    """Read a tool's export back into statements; every problem is located and reported.
+
+    Returns:
+        The statements (human answers applied, annotator recorded) and the problems of the
+        items left out: wrong shapes, conflicting or unknown labels, unlabelled suggestions,
+        invalid statements.
+
+    Raises:
+        DataError: unknown format, or a file that is missing or unreadable as a whole.
+    """
     path = Path(path)
+    if fmt not in FORMATS:
+        raise DataError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     problems: list[Problem] = []
     statements = []
-    for number, record in _raw_records(path, fmt, problems):
-        if any(p.line == number and p.field == "label" for p in problems):
+    required = tuple(name for name, f in Statement.model_fields.items() if f.is_required())
+    for item in read_tool_export(path, fmt, problems, required):
+        record = _with_human_answer(item, fmt, path, problems)
+        if record is None:
             continue
         record = {k: v for k, v in record.items() if k in FIELDS}
         try:
             statements.append(Statement.model_validate(record))
         except ValidationError as exc:
-            problems.extend(_problems_from_validation(exc, str(path), number))
+            problems.extend(_problems_from_validation(exc, str(path), item.line))
     return statements, problems
 
 

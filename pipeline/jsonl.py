@@ -2,30 +2,53 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.errors import Problem
+from pipeline.text import REENCODE_HINT, bad_byte_reason, wide_encoding
 
 
 def iter_jsonl_objects(path: Path) -> Iterator[tuple[int, dict | Problem]]:
-    """(line number, object or problem) for each non-blank line; lines split on `\\n` only,
-    so U+2028 and friends inside strings never break a record."""
-    try:
-        raw = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        yield 0, Problem(str(path), 0, "file", f"not UTF-8 text ({exc.reason})")
-        return
-    for number, line in enumerate(raw.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, Problem(str(path), number, "json", f"invalid JSON: {exc.msg}")
-            continue
-        if not isinstance(data, dict):
-            yield number, Problem(str(path), number, "json", "expected a JSON object")
-            continue
-        yield number, data
+    """(line number, object or problem) for each non-blank line, streaming.
+
+    Lines split on `\\n` only, so U+2028 and friends inside strings never break a record. Each
+    line is decoded on its own: a bad byte costs that line only (reported with its true number),
+    and a UTF-8 byte-order mark before the first record is ignored.
+    """
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1:
+                wide = wide_encoding(raw)
+                if wide:
+                    yield (
+                        1,
+                        Problem(
+                            str(path), 1, "encoding", f"{wide} text, not UTF-8; {REENCODE_HINT}"
+                        ),
+                    )
+                    return
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield (
+                    number,
+                    Problem(
+                        str(path), number, "encoding", bad_byte_reason(raw[exc.start], exc.start)
+                    ),
+                )
+                continue
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, Problem(str(path), number, "json", f"invalid JSON: {exc.msg}")
+                continue
+            if not isinstance(data, dict):
+                yield number, Problem(str(path), number, "json", "expected a JSON object")
+                continue
+            yield number, data

@@ -8,12 +8,16 @@ import numpy as np
 
 
 def classification_metrics(
-    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
+    gold: Sequence[str],
+    predicted: Sequence[str],
+    labels: Sequence[str],
+    macro_labels: Sequence[str] | None = None,
 ) -> dict:
     """Macro-F1 (primary), accuracy, per-class precision/recall/F1/support, confusion matrix.
 
-    The confusion matrix has gold labels as rows and predictions as columns, both in `labels`
-    order.
+    The macro average is over `macro_labels` (default: all `labels`); per-class figures are
+    given for every label. The confusion matrix has gold labels as rows and predictions as
+    columns, both in `labels` order.
     """
     from sklearn.metrics import (
         accuracy_score,
@@ -29,7 +33,13 @@ def classification_metrics(
     return {
         "n": len(gold),
         "macro_f1": float(
-            f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)
+            f1_score(
+                gold,
+                predicted,
+                labels=list(macro_labels or labels),
+                average="macro",
+                zero_division=0,
+            )
         ),
         "accuracy": float(accuracy_score(gold, predicted)),
         "per_class": {

@@ -4,20 +4,30 @@ On CPU, scoring is bound by matrix multiplications; ONNX Runtime's fused BERT ke
 faster, and its dynamic int8 quantization (uint8 weights, reduced range, per channel) faster
 still. `benchmarks/throughput.py` measures both and their label agreement with PyTorch.
 
-The exported graphs are derived files, cached in `<model folder>/onnx/` and re-created from the
-safetensors weights whenever they are missing; they are not part of the model's fingerprint.
+The exported graphs are derived files, cached in `<model folder>/onnx/`. `onnx/source.json`
+records the SHA-256 of the weights each cache was made from and of every graph file; a graph is
+used only when both still match, and is re-created from the safetensors weights otherwise
+(missing, stale after the weights changed, truncated or edited). So the weights, which the model
+folder's fingerprint covers, determine what scores, and the graphs can stay out of that hash.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
+from pipeline.errors import ModelFolderError
+from pipeline.provenance import sha256_file
+
 ONNX_DIR = "onnx"
 FP32_FILE = "model.onnx"
 INT8_FILE = "model.uint8.onnx"
+SOURCE_FILE = "source.json"
+log = logging.getLogger(__name__)
 
 
 def _replace_atomically(write, target: Path) -> Path:
@@ -25,20 +35,78 @@ def _replace_atomically(write, target: Path) -> Path:
     try:
         write(temporary)
         temporary.replace(target)
+    except OSError as exc:
+        raise ModelFolderError(
+            f"{target}: cannot write the ONNX cache ({exc.strerror or exc}); make "
+            f"{target.parent} writable, or score with --set predict.backend=torch"
+        ) from None
     finally:
         if temporary.exists():
             temporary.unlink()
     return target
 
 
-def export_onnx(folder: str | Path, model, tokenizer) -> Path:
-    """Export the PyTorch model to `<folder>/onnx/model.onnx` (dynamic batch and length)."""
+def _read_source_record(cache: Path) -> dict:
+    """`onnx/source.json`, or an empty record when it is missing or unreadable."""
+    try:
+        record = json.loads((cache / SOURCE_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return record if isinstance(record, dict) and isinstance(record.get("graphs"), dict) else {}
+
+
+def _record_graph(cache: Path, name: str, weights_sha256: str) -> None:
+    """Add graph `name` (with its hash) to the record of the cache made from `weights_sha256`;
+    a record made from other weights is replaced, not extended."""
+    record = _read_source_record(cache)
+    if record.get("weights_sha256") != weights_sha256:
+        record = {"weights_sha256": weights_sha256, "graphs": {}}
+    record["graphs"][name] = sha256_file(cache / name)
+    _replace_atomically(
+        lambda path: path.write_text(json.dumps(record, indent=2), encoding="utf-8"),
+        cache / SOURCE_FILE,
+    )
+
+
+def cached_graph(folder: str | Path, name: str, weights_sha256: str) -> Path | None:
+    """The cached graph `name` if it was exported from these weights and is unchanged since;
+    None when it must be (re-)created. A stale or altered graph is logged, never used."""
+    cache = Path(folder) / ONNX_DIR
+    graph = cache / name
+    if not graph.is_file():
+        return None
+    record = _read_source_record(cache)
+    if record.get("weights_sha256") != weights_sha256:
+        log.warning(
+            "%s was not exported from the current model.safetensors (stale or unrecorded "
+            "cache); exporting it again",
+            graph,
+        )
+        return None
+    if record["graphs"].get(name) != sha256_file(graph):
+        log.warning(
+            "%s differs from the graph recorded in %s (changed or incomplete); exporting it again",
+            graph,
+            SOURCE_FILE,
+        )
+        return None
+    return graph
+
+
+def export_onnx(folder: str | Path, model, tokenizer, weights_sha256: str) -> Path:
+    """Export the PyTorch model to `<folder>/onnx/model.onnx` (dynamic batch and length) and
+    record the weights it came from; an earlier cache (and its quantized graph) is replaced."""
     import torch
 
     target = Path(folder) / ONNX_DIR / FP32_FILE
-    if target.is_file():
-        return target
-    target.parent.mkdir(exist_ok=True)
+    try:
+        target.parent.mkdir(exist_ok=True)
+        (target.parent / INT8_FILE).unlink(missing_ok=True)  # derived from the graph replaced
+    except OSError as exc:
+        raise ModelFolderError(
+            f"{target.parent}: cannot write the ONNX cache ({exc.strerror or exc}); make the "
+            "model folder writable, or score with --set predict.backend=torch"
+        ) from None
     names = list(tokenizer.model_input_names)
     example = tokenizer(
         ["a short example", "another example sentence"], padding=True, return_tensors="pt"
@@ -74,11 +142,14 @@ def export_onnx(folder: str | Path, model, tokenizer) -> Path:
                 dynamo=False,
             )
 
-    return _replace_atomically(write, target)
+    _replace_atomically(write, target)
+    _record_graph(target.parent, FP32_FILE, weights_sha256)
+    return target
 
 
-def quantize_onnx(fp32_path: Path) -> Path:
-    """Dynamic quantization to uint8 weights (reduced range, per channel) next to the fp32 file.
+def quantize_onnx(fp32_path: Path, weights_sha256: str) -> Path:
+    """Dynamic quantization to uint8 weights (reduced range, per channel) next to the fp32 file,
+    recorded like it.
 
     These settings kept label agreement with PyTorch above 99% on the sample articles, where
     plain per-tensor int8 did not.
@@ -86,9 +157,7 @@ def quantize_onnx(fp32_path: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target = fp32_path.with_name(INT8_FILE)
-    if target.is_file():
-        return target
-    return _replace_atomically(
+    _replace_atomically(
         lambda path: quantize_dynamic(
             str(fp32_path),
             str(path),
@@ -98,18 +167,38 @@ def quantize_onnx(fp32_path: Path) -> Path:
         ),
         target,
     )
+    _record_graph(target.parent, INT8_FILE, weights_sha256)
+    return target
 
 
 class OnnxEncoder:
     """Runs an exported graph: padded numpy features in, logits out."""
 
     def __init__(self, path: Path, threads: int | None = None):
+        """Raises:
+        ModelFolderError: ONNX Runtime cannot read the graph (names it and how to fix it).
+        """
         import onnxruntime as ort
+        from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except (
+            ort_errors.InvalidProtobuf,
+            ort_errors.InvalidGraph,
+            ort_errors.Fail,
+            ort_errors.NoSuchFile,
+        ) as exc:
+            reason = str(exc).strip().splitlines()[0]
+            raise ModelFolderError(
+                f"{path}: ONNX Runtime cannot load this graph ({reason}); delete the "
+                f"{path.parent.name}/ folder, it is exported again from the weights on the next run"
+            ) from None
         self.input_names = [i.name for i in self.session.get_inputs()]
 
     def __call__(self, features: dict[str, np.ndarray]) -> np.ndarray:

@@ -2,6 +2,10 @@
 
 Writers take an iterator of pyarrow record batches, so a million-row output streams through
 without being held in memory. The file appears under its final name only when complete.
+
+CSV is for spreadsheets, which run a cell starting with `=`, `+`, `-` or `@` (or tab, CR) as a
+formula: such a text cell, and one starting with `'`, gets a leading `'`, which spreadsheets
+show as plain text and `restore_csv_cell` removes. JSON Lines and Parquet keep text exact.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ import pyarrow as pa
 from pipeline.errors import PipelineError
 
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+# Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"), and the
+# quote that escapes them (itself escaped, so that the rule can be undone exactly).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_TEXT_MARK = "'"
 
 
 def output_format(path: str | Path) -> str:
@@ -32,22 +40,119 @@ def output_format(path: str | Path) -> str:
     return OUTPUT_FORMATS[suffix]
 
 
+def unwritable(path: Path, error: OSError) -> PipelineError:
+    """The error for an output that cannot be written: where, why, and what to do."""
+    reason = error.strerror or type(error).__name__
+    where = f" ({error.filename})" if error.filename and str(error.filename) != str(path) else ""
+    return PipelineError(
+        f"{path}: cannot write the output here: {reason}{where}; choose a writable folder "
+        "(one that is not a file and that you may write to)"
+    )
+
+
+def prepare_output_folder(path: str | Path) -> Path:
+    """Create the folder of output `path` and check that a file can be created in it.
+
+    Raises:
+        PipelineError: the folder cannot be created (a file is in the way) or written.
+    """
+    path = Path(path)
+    probe = path.with_name(f".{path.name}.probe-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise unwritable(path, error) from None
+    return path
+
+
 @contextmanager
 def atomic_path(path: str | Path):
-    """Yield a temporary path beside `path`; rename it over `path` only on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Yield a temporary path beside `path`; rename it over `path` only on success.
+
+    Raises:
+        PipelineError: the location cannot be written (see `prepare_output_folder`).
+    """
+    path = prepare_output_folder(path)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         yield temporary
-        temporary.replace(path)
+        try:
+            temporary.replace(path)
+        except OSError as error:  # e.g. `path` is an existing folder
+            raise unwritable(path, error) from None
     finally:
         if temporary.exists():
             temporary.unlink()
 
 
+@contextmanager
+def output_lock(path: str | Path):
+    """Hold a lock file beside output `path` (`passages.lock` for `passages.jsonl`: one per
+    stem, like the files written beside OUT), recording this process's id, while a run writes.
+
+    A second run on the same output stops at once instead of mixing its files with the first;
+    the lock of a run that crashed is taken over, since its process is gone.
+
+    Raises:
+        PipelineError: another live run holds the lock (its process id is named), or the
+            location cannot be written.
+    """
+    from filelock import SoftFileLock, Timeout
+
+    path = prepare_output_folder(path)
+    lock_file = path.with_suffix(".lock")
+    lock = SoftFileLock(lock_file, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        holder = lock.pid
+        raise PipelineError(
+            f"{path}: another run (process {holder if holder else 'unknown'}) is writing this "
+            f"output (lock file {lock_file}); wait for it to finish or choose another --output"
+        ) from None
+    except OSError as error:
+        raise unwritable(path, error) from None
+    try:
+        yield path
+    finally:
+        lock.release()
+
+
+def holds_output_lock(function):
+    """Run `function` (which has an `output` argument) under `output_lock(output)`."""
+    import functools
+    import inspect
+
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def locked(*args, **kwargs):
+        with output_lock(signature.bind(*args, **kwargs).arguments["output"]):
+            return function(*args, **kwargs)
+
+    return locked
+
+
+def neutralise_csv_cell(value):
+    """A text cell a spreadsheet cannot run as a formula (see the module docstring)."""
+    if isinstance(value, str) and value.startswith((*FORMULA_STARTS, CSV_TEXT_MARK)):
+        return CSV_TEXT_MARK + value
+    return value
+
+
+def restore_csv_cell(value):
+    """The original text of a cell written by `neutralise_csv_cell`."""
+    if isinstance(value, str) and value.startswith(CSV_TEXT_MARK):
+        return value[len(CSV_TEXT_MARK) :]
+    return value
+
+
 def _cell(value):
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, ensure_ascii=False)
+    return neutralise_csv_cell(value)
 
 
 def write_batches(batches: Iterable[pa.RecordBatch], path: str | Path, schema: pa.Schema) -> int:

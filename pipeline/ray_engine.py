@@ -24,6 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.actors import actor_dictionary_path, load_actor_dictionary
 from pipeline.articles import InputProblem, iter_documents
 from pipeline.config import PredictConfig
 from pipeline.decision import DecisionRule
@@ -32,11 +33,13 @@ from pipeline.inference import (
     PASSAGE_SCHEMA,
     OutputPaths,
     merge_outputs,
-    run_fingerprint,
+    output_files,
 )
+from pipeline.inputs import resolve_inputs
 from pipeline.onnx_backend import ONNX_DIR
-from pipeline.outputs import write_json
+from pipeline.outputs import holds_output_lock, write_json
 from pipeline.provenance import hash_folder, package_versions, utc_now
+from pipeline.run_identity import run_fingerprint, run_identity
 from pipeline.scoring import SegmentOptions
 
 DOCUMENT_SCHEMA = pa.schema(
@@ -141,6 +144,7 @@ def _write_documents(
     return problems, count
 
 
+@holds_output_lock
 def predict_with_ray(
     model_dir: str | Path,
     inputs: list[str],
@@ -156,8 +160,10 @@ def predict_with_ray(
 
     started, clock = utc_now(), time.time()
     paths = OutputPaths.for_output(output)
+    files = resolve_inputs(inputs, output_files(paths))
     model_hash = hash_folder(model_dir, exclude=(ONNX_DIR,))
-    fingerprint = run_fingerprint(list(inputs), paths.passages, model_hash, options)
+    identity = run_identity(list(inputs), paths.passages, model_hash, options, files)
+    fingerprint = run_fingerprint(identity)
     work = Path(f"{paths.parts}.ray")
     shutil.rmtree(work, ignore_errors=True)
     problems, n_documents = _write_documents(
@@ -176,9 +182,10 @@ def predict_with_ray(
     context.enable_progress_bars = progress
     gpus = int(ray.cluster_resources().get("GPU", 0))
     use_gpu = gpus > 0 and device != "cpu"
+    load_actor_dictionary(options.actors, model_dir)  # a bad dictionary fails here, not in Ray
     segment = {
         "segment": vars(SegmentOptions.from_config(options)),
-        "actors": str(Path(options.actors).resolve()),
+        "actors": str(actor_dictionary_path(options.actors, model_dir).resolve()),
     }
     scored_dir = work / "scored"
     if n_documents:
@@ -237,6 +244,7 @@ def predict_with_ray(
     manifest = {
         "status": "complete",
         "fingerprint": fingerprint,
+        "identity": identity,
         "started": started,
         "finished": utc_now(),
         "engine": "ray",

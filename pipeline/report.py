@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,9 +20,16 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.errors import PipelineError
-from pipeline.inference import OutputPaths
+from pipeline.inference import PASSAGE_SCHEMA, OutputPaths
 from pipeline.labels import LABELS, STANCE_LABELS
-from pipeline.summaries import month_of
+from pipeline.summaries import ACTOR_SCHEMA, ARTICLE_SCHEMA, month_of
+
+log = logging.getLogger(__name__)
+# The timeline leaves out a stretch of months more than ten years from the rest, when it holds
+# under OUTLYING_SHARE of the dated stance passages (one article dated 1900 would otherwise
+# stretch a 2024 timeline over 125 years; a few 2024 articles beside 2001-2018 stay).
+TIMELINE_GAP_MONTHS = 120
+OUTLYING_SHARE = 0.05
 
 LABEL_COLOURS = {
     "accept": "#1a9850",
@@ -41,12 +49,24 @@ class Predictions:
     manifest: dict
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
+    """One output table; an empty one still has its columns, and CSV text cells get back
+    the exact text `stance predict` scored (see `pipeline.outputs.restore_csv_cell`)."""
+    from pipeline.outputs import restore_csv_cell
+
     if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    if path.suffix == ".csv":
-        return pd.read_csv(path, keep_default_na=False, dtype={"date": str, "month": str})
-    return pd.read_json(path, lines=True, dtype={"date": str, "doc_id": str})
+        frame = pd.read_parquet(path)
+    elif path.suffix == ".csv":
+        frame = pd.read_csv(path, keep_default_na=False, dtype={"date": str, "month": str})
+        for column in frame.select_dtypes(include=["object", "string"]).columns:
+            frame[column] = frame[column].map(restore_csv_cell)
+    else:
+        # Values keep their JSON types: pandas would otherwise parse a "date" column itself,
+        # turning 2024-13-45 into NaT without a word.
+        frame = pd.read_json(path, lines=True, dtype=False)
+    if frame.empty:
+        frame = frame.reindex(columns=columns)
+    return frame
 
 
 def load_predictions(path: str | Path) -> Predictions:
@@ -59,15 +79,15 @@ def load_predictions(path: str | Path) -> Predictions:
     for required in (paths.passages, paths.articles, paths.actors, paths.manifest):
         if not required.is_file():
             raise PipelineError(f"{required}: not found; is {path} the output of stance predict?")
-    passages = _read_table(paths.passages)
+    passages = _read_table(paths.passages, PASSAGE_SCHEMA.names)
     passages["date"] = passages["date"].fillna("").astype(str)
-    articles = _read_table(paths.articles)
+    articles = _read_table(paths.articles, ARTICLE_SCHEMA.names)
     text_columns = ["doc_id", "title", "date", "source", "url", "input"]
     articles[text_columns] = articles[text_columns].fillna("").astype(str)
     return Predictions(
         passages=passages,
         articles=articles,
-        actors=pd.read_csv(paths.actors, keep_default_na=False, dtype={"month": str}),
+        actors=_read_table(paths.actors, ACTOR_SCHEMA.names),
         manifest=json.loads(paths.manifest.read_text(encoding="utf-8")),
     )
 
@@ -89,7 +109,8 @@ def actor_table(predictions: Predictions) -> pd.DataFrame:
 
 def timeline_frame(predictions: Predictions, metric: str = "count") -> pd.DataFrame:
     """Month x actor table: stance passages per month (`count`) or mean p_<label>."""
-    table = predictions.actors[predictions.actors["month"] != "unknown"]
+    # Real months only: not "unknown", nor a month 13 in an older actors table.
+    table = predictions.actors[predictions.actors["month"].astype(str).map(month_of) != "unknown"]
     if metric == "count":
         values = table[[f"n_{label}" for label in STANCE_LABELS]].sum(axis=1)
     elif metric in LABELS:
@@ -136,6 +157,50 @@ def _json_for_script(data) -> str:
     )
 
 
+def _month_number(month: str) -> int:
+    return int(month[:4]) * 12 + int(month[5:7])
+
+
+def timeline_months(dates: pd.Series) -> tuple[list[str], list[str]]:
+    """The months of the timeline, and notes on the dates it leaves out.
+
+    Dates that are not real dates (2024-13-45) are left out and named. So is a stretch of
+    months more than `TIMELINE_GAP_MONTHS` away from the rest that holds fewer than
+    `OUTLYING_SHARE` of the dated passages (an article dated 1900 in a 2024 collection).
+    The axis is continuous between the first and last month kept, so gaps in time show.
+    """
+    notes = []
+    dates = dates.fillna("").astype(str)
+    given = dates[dates.str.strip() != ""]
+    impossible = given[given.map(month_of) == "unknown"]
+    if len(impossible):
+        examples = ", ".join(sorted(set(impossible))[:5])
+        notes.append(
+            f"{len(impossible)} passage(s) with a date that is not a real date ({examples})"
+        )
+    counts = given.map(month_of).value_counts().drop("unknown", errors="ignore").sort_index()
+    if counts.empty:
+        return [], notes
+    stretches, current = [], [counts.index[0]]
+    for previous, month in zip(counts.index[:-1], counts.index[1:], strict=True):
+        if _month_number(month) - _month_number(previous) > TIMELINE_GAP_MONTHS:
+            stretches.append(current)
+            current = []
+        current.append(month)
+    stretches.append(current)
+    total = counts.sum()
+    kept = [s for s in stretches if counts[s].sum() >= OUTLYING_SHARE * total] or stretches
+    for stretch in stretches:
+        if stretch not in kept:
+            notes.append(
+                f"{counts[stretch].sum()} passage(s) dated {stretch[0]}"
+                + (f" to {stretch[-1]}" if len(stretch) > 1 else "")
+                + f", more than {TIMELINE_GAP_MONTHS // 12} years from the rest"
+            )
+    first, last = kept[0][0], kept[-1][-1]
+    return [str(p) for p in pd.period_range(first, last, freq="M")], notes
+
+
 def report_data(
     predictions: Predictions, max_full_articles: int = 200, max_stance_passages: int = 200_000
 ) -> dict:
@@ -147,9 +212,7 @@ def report_data(
     if len(stance) > max_stance_passages:
         stance = stance.nlargest(max_stance_passages, "confidence").sort_index()
     actors = sorted(set(stance["holder"]))
-    dated = sorted({month_of(d) for d in stance["date"]} - {"unknown"})
-    # A continuous month axis, so that gaps in time show as gaps.
-    months = [str(p) for p in pd.period_range(dated[0], dated[-1], freq="M")] if dated else []
+    months, timeline_notes = timeline_months(stance["date"])
     actor_index = {a: i for i, a in enumerate(actors)}
     month_index = {m: i for i, m in enumerate(months)}
     columns = {
@@ -196,6 +259,11 @@ def report_data(
             "labels": {label: int((passages["label"] == label).sum()) for label in LABELS},
             "embedded_stance_passages": len(stance),
             "full_text_articles": len(full),
+            "timeline_note": (
+                "Left out of the timeline (still listed below): " + "; ".join(timeline_notes) + "."
+                if timeline_notes
+                else ""
+            ),
         },
         "manifest": {
             "finished": manifest.get("finished"),
@@ -229,6 +297,8 @@ def write_report(
 
     predictions = load_predictions(predictions_path)
     data = report_data(predictions, max_full_articles=max_full_articles)
+    if data["overview"]["timeline_note"]:
+        log.warning("%s: %s", predictions_path, data["overview"]["timeline_note"])
     page = render_html(data, title or f"Stance toward talks: {Path(predictions_path).name}")
     output = Path(output)
     with atomic_path(output) as temporary:

@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-_LINE = re.compile(r"[^\n]+")
+MAX_SENTENCE_CHARS = 1000  # far above real sentences; see `_cut_long`
+_LINE = re.compile(r"[^\r\n]+")  # record text may keep CR or CRLF line endings
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,25 @@ def split_sentences(text: str) -> list[Span]:
         for start, end in offsets:
             span = _strip_span(text, line.start() + start, line.start() + end)
             if span is not None:
-                spans.append(span)
+                spans.extend(_cut_long(text, span))
     return spans
+
+
+def _cut_long(text: str, span: Span, limit: int = MAX_SENTENCE_CHARS) -> Iterator[Span]:
+    """`span`, or for a "sentence" longer than `limit` characters (a page of text without
+    punctuation, a table flattened to one line) pieces of it cut at the last space before the
+    limit, so every passage stays readable and every part of the text is scored."""
+    start = span.start
+    while span.end - start > limit:
+        cut = text.rfind(" ", start + 1, start + limit)
+        cut = cut if cut > start else start + limit  # no space at all: cut at the limit
+        piece = _strip_span(text, start, cut)
+        if piece is not None:
+            yield piece
+        start = cut
+    piece = _strip_span(text, start, span.end)
+    if piece is not None:
+        yield piece
 
 
 def passages(text: str, window: int = 1, stride: int | None = None) -> Iterator[Span]:

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import os
 import random
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.annotations import NEAR_DUPLICATE_SIMILARITY, Statement, _normalise
+from pipeline.annotations import (
+    CONDITION_TO_STATE,
+    MODEL_ANNOTATOR,
+    NEAR_DUPLICATE_SIMILARITY,
+    Statement,
+    _normalise,
+)
 from pipeline.labels import LABELS
 from pipeline.scoring import PROBABILITY_COLUMNS
 
@@ -115,18 +122,27 @@ def to_statement(
         text=row["text"],
         label=label,
         holder=holder,
-        condition="to be stated by the annotator" if label == "conditional" else "",
+        condition=CONDITION_TO_STATE if label == "conditional" else "",
         doc_id=row["doc_id"],
         source=source,
         date=row.get("date") or None,
         char_start=row["start"],
         char_end=row["end"],
-        annotator=f"model:{model_name}",
+        annotator=f"{MODEL_ANNOTATOR}{model_name}",
         note=f"suggested ({how}, {strategy} {score:.3f}); confirm or correct the label",
         probabilities={label_: round(float(row[f"p_{label_}"]), 4) for label_ in LABELS},
     )
 
 
 def source_name(document_input: str) -> str:
-    """The source file a passage came from, as an absolute path (offsets refer to its text)."""
-    return str(Path(document_input).resolve()) if document_input else "unknown"
+    """The `source` of a suggestion: its file's path below the nearest folder named `sources`,
+    else its file name. `validate` reads sources only inside the annotation tree's `sources/`
+    folder (or `--sources FOLDER`), so a source is a name in that folder, never an absolute path.
+    """
+    if not document_input:
+        return "unknown"
+    path = Path(os.path.abspath(document_input))  # symbolic links kept: the name is what counts
+    for folder in path.parents:
+        if folder.name == "sources":
+            return path.relative_to(folder).as_posix()
+    return path.name

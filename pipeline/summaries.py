@@ -6,6 +6,7 @@ contiguous), so memory stays bounded by the number of (actor, month) cells, not 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -41,11 +42,23 @@ ACTOR_SCHEMA = pa.schema(
 )
 
 
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+
+
 def month_of(date: str) -> str:
-    """`YYYY-MM` from an ISO-like date, or `unknown`."""
-    if not isinstance(date, str) or len(date) < 7:
+    """`YYYY-MM` from an ISO-like date (`YYYY-MM`, `YYYY-MM-DD...`), or `unknown`, also for an
+    impossible date such as 2024-13-45."""
+    import datetime as dt
+
+    match = _ISO_DATE.match(date) if isinstance(date, str) else None
+    if match is None:
         return "unknown"
-    return date[:7] if date[:4].isdigit() and date[4] == "-" else "unknown"
+    year, month, day = match.groups()
+    try:
+        dt.date(int(year), int(month), int(day or 1))
+    except ValueError:
+        return "unknown"
+    return f"{year}-{month}"
 
 
 def article_summary(document: dict, rows: list[dict]) -> dict:

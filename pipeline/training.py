@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.actors import DEFAULT_ACTORS, MODEL_ACTORS_FILE, ActorDictionary
 from pipeline.annotations import Statement, hash_files
 from pipeline.base_models import resolve_base_model
 from pipeline.calibration import fit_temperature
@@ -32,7 +33,7 @@ from pipeline.errors import DataError
 from pipeline.labels import LABELS
 from pipeline.metrics import classification_metrics, expected_calibration_error
 from pipeline.model_card import write_model_card
-from pipeline.provenance import package_versions, utc_now
+from pipeline.provenance import package_versions, sha256_file, utc_now
 from pipeline.splits import Split, split_for_config
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -193,6 +194,25 @@ def _mean_log_loss(probabilities: np.ndarray, gold: np.ndarray) -> float:
     return float(-np.log(probabilities[np.arange(len(gold)), gold] + 1e-12).mean())
 
 
+def actor_dictionary_to_copy(config: Config) -> Path | None:
+    """The actor dictionary to copy into the model folder: `predict.actors`, else
+    configs/actors.yaml when it exists (None, with a warning, when it does not).
+
+    Raises:
+        ConfigError: the dictionary cannot be read or is malformed.
+    """
+    source = Path(config.predict.actors or DEFAULT_ACTORS)
+    if not config.predict.actors and not source.is_file():
+        log.warning(
+            "%s not found: the model folder will carry no actor dictionary, so predict will "
+            "need --actors",
+            source,
+        )
+        return None
+    ActorDictionary.from_yaml(source)
+    return source
+
+
 def train(
     config: Config,
     output_dir: str | Path | None = None,
@@ -213,6 +233,7 @@ def train(
     Raises:
         DataError: invalid annotations, or too few examples of a label.
         PipelineError: the base model cannot be found locally.
+        ConfigError: the actor dictionary (`predict.actors`) cannot be read.
     """
     import torch
     from tqdm.auto import tqdm
@@ -228,6 +249,8 @@ def train(
     cfg_train, cfg_model = config.train, config.model
 
     # 1. Data: validated statements, a grouped split, and a refusal when a label is too rare.
+    # The actor dictionary the model folder will carry is checked now, not after training.
+    actors_source = actor_dictionary_to_copy(config)
     if split is None:
         _, split = split_for_config(config)
     check_label_counts(split, cfg_train.min_examples_per_label)
@@ -447,6 +470,20 @@ def train(
     staging.mkdir(parents=True)
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
+    # Loading checks the weights against this hash (and the ONNX cache against the weights).
+    meta["weights_sha256"] = sha256_file(staging / "model.safetensors")
+    if actors_source is not None:
+        shutil.copyfile(actors_source, staging / MODEL_ACTORS_FILE)
+        meta["actors"] = {
+            "file": MODEL_ACTORS_FILE,
+            "source": str(actors_source),
+            "sha256": sha256_file(staging / MODEL_ACTORS_FILE),
+        }
+        # The saved config points at the folder's own copy (predict.actors: null), so the
+        # model works from any working folder.
+        config = config.model_copy(
+            update={"predict": config.predict.model_copy(update={"actors": None})}
+        )
     dump_config(config, staging / "config.yaml")
     (staging / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     (staging / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")

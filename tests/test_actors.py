@@ -59,6 +59,62 @@ def test_actor_file_errors(tmp_path):
         ActorDictionary.from_yaml(bad)
 
 
+def test_actor_file_with_a_number_as_name_or_not_utf8_is_named_with_its_line(tmp_path):
+    numbered = tmp_path / "numbered.yaml"
+    numbered.write_text("Taliban: [Islamic Emirate]\n1990: [Gulf coalition]\n")
+    with pytest.raises(ConfigError) as info:
+        ActorDictionary.from_yaml(numbered)
+    assert str(info.value) == (
+        f'{numbered}:2: 1990: an actor name must be text, not int; quote it (e.g. "1990": [...])'
+    )
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("Taliban: [Talib]\nCôte d'Ivoire: [Abidjan]\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as info:
+        ActorDictionary.from_yaml(latin1)
+    assert str(info.value) == (
+        f"{latin1}:2: not UTF-8 text (byte 0xf4); save the actor dictionary as UTF-8"
+    )
+
+
+def test_holders_command_uses_the_model_dictionary_from_any_folder(
+    trained_toy_model, tmp_path, monkeypatch
+):
+    from click.testing import CliRunner
+    from conftest import write_jsonl
+
+    from pipeline.cli import cli
+
+    statements = write_jsonl(
+        tmp_path / "s.jsonl",
+        [
+            {
+                "id": "h1",
+                "text": "Hamas said it was ready for talks.",
+                "label": "accept",
+                "holder": "Hamas",
+                "target": "Israel",
+                "condition": "",
+                "doc_id": "d1",
+                "source": "authored",
+                "date": "2024-01-01",
+                "char_start": None,
+                "char_end": None,
+                "conflict": "Israel-Palestine",
+                "annotator": "t",
+                "note": "",
+            }
+        ],
+    )
+    monkeypatch.chdir(tmp_path)  # no configs/actors.yaml here
+    missing = CliRunner().invoke(cli, ["holders", str(statements)])
+    assert missing.exit_code == 1
+    assert "pass --actors FILE" in missing.stderr
+    model = str(trained_toy_model.model_dir)
+    result = CliRunner().invoke(cli, ["holders", str(statements), "--model", model])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("overall            1 / 1     = 1.000")
+
+
 def test_holder_accuracy_counts_stance_statements_only():
     def st(i, text, label, holder):
         return Statement(

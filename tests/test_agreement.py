@@ -109,3 +109,85 @@ def test_cli_prints_and_writes_disagreements(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Cohen's kappa 0.730" in result.output and "alpha (nominal) 0.740" in result.output
     assert len((tmp_path / "d.jsonl").read_text().splitlines()) == 2
+
+
+def test_all_same_labels_give_undefined_figures_not_nan_or_warnings(tmp_path, recwarn):
+    a, b = write(tmp_path / "a.jsonl", ["none"] * 4), write(tmp_path / "b.jsonl", ["none"] * 4)
+    result = agreement([read_labels(a), read_labels(b)], ["a", "b"])
+    assert recwarn.list == []
+    assert result["krippendorff_alpha"] is None
+    assert result["pairs"][0]["cohen_kappa"] is None
+    assert result["pairs"][0]["per_label"]["none"] == {"specific_agreement": 1.0, "kappa": None}
+    cli_json = CliRunner().invoke(cli, ["agreement", str(a), str(b), "--json"])
+    assert cli_json.exit_code == 0, cli_json.output
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not valid JSON")
+
+    assert json.loads(cli_json.output, parse_constant=refuse)["krippendorff_alpha"] is None
+    text = CliRunner().invoke(cli, ["agreement", str(a), str(b)]).output
+    assert "Krippendorff's alpha (nominal) undefined" in text
+    assert "Cohen's kappa undefined" in text and "nan" not in text.lower()
+
+
+def test_ids_in_only_one_file_are_reported(tmp_path):
+    a = write(tmp_path / "a.jsonl", A)
+    b = tmp_path / "b.jsonl"
+    b.write_text(
+        "".join(
+            json.dumps({"id": key, "label": "none"}) + "\n" for key in ("s0", "s1", "extra", "x2")
+        )
+    )
+    result = agreement([read_labels(a), read_labels(b)], ["a", "b"])
+    assert result["items"] == 2
+    assert result["only_in_one_file"] == {
+        "a": ["s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"],
+        "b": ["extra", "x2"],
+    }
+    out = CliRunner().invoke(cli, ["agreement", str(a), str(b)])
+    assert out.exit_code == 0, out.output
+    assert (
+        "warning: 8 item(s) labelled only in a, left out of every figure: s2, s3, s4, s5, s6, "
+        "s7, s8, s9" in out.output
+    )
+    assert "warning: 2 item(s) labelled only in b, left out of every figure: extra, x2" in (
+        out.output
+    )
+
+
+def test_unicode_line_separators_inside_text_do_not_split_records(tmp_path):
+    path = tmp_path / "a.jsonl"
+    text = "first\u2028second\u2029third\u0085fourth\x1cfifth"
+    path.write_text(
+        json.dumps({"id": "s0", "text": text, "label": "none"}, ensure_ascii=False)
+        + "\n"
+        + json.dumps({"id": "s1", "label": "maybe"})
+        + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError) as info:
+        read_labels(path)
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}:2: label: unknown label 'maybe' (expected one of accept, reject, conditional, none)"
+    ]
+    path.write_text(path.read_text(encoding="utf-8").replace("maybe", "none"), encoding="utf-8")
+    assert read_labels(path)["s0"]["text"] == text
+
+
+def test_lines_that_are_not_objects_are_located_without_a_traceback(tmp_path):
+    a = write(tmp_path / "a.jsonl", A)
+    b = tmp_path / "b.jsonl"
+    b.write_text('[1, 2]\n"text"\n{"id": "s0", "label": "none"}\n')
+    result = CliRunner().invoke(cli, ["agreement", str(a), str(b)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert result.output.splitlines()[-2:] == [
+        f"{b}:1: json: expected a JSON object",
+        f"{b}:2: json: expected a JSON object",
+    ]
+    latin = tmp_path / "c.csv"
+    latin.write_bytes("id,label,text\ns0,none,caf\xe9\n".encode("latin-1"))
+    result = CliRunner().invoke(cli, ["agreement", str(a), str(latin)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.startswith(f"error: {latin}:2: not UTF-8 (invalid byte 0xE9")
+    assert result.output.rstrip().endswith("re-save the file as UTF-8")

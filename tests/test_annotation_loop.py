@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import REPO
 
-from pipeline.annotations import Statement, validate
+from pipeline.annotations import CONDITION_TO_STATE, Statement, validate
 from pipeline.cli import cli
-from pipeline.interchange import FORMATS, export_statements, import_statements
+from pipeline.errors import DataError
+from pipeline.interchange import (
+    FORMATS,
+    LABEL_STUDIO_CONFIG,
+    PRODIGY_BLOCKS,
+    TOOL_SETUP,
+    export_statements,
+    import_statements,
+    write_statements,
+)
 from pipeline.labels import LABELS
-from pipeline.suggest import select, uncertainty
+from pipeline.suggest import select, source_name, uncertainty
 
 SOURCES = REPO / "annotations" / "sources"
 
@@ -119,7 +129,13 @@ def test_exports_follow_the_tools_documented_shapes(tmp_path):
             "to_name": "text",
             "type": "choices",
             "value": {"choices": ["reject"]},
-        }
+        },
+        {
+            "from_name": "holder",
+            "to_name": "text",
+            "type": "textarea",
+            "value": {"text": ["Hamas"]},
+        },
     ]
     assert tasks[0]["data"]["text"] == "They refused talks."
     doccano = [
@@ -175,12 +191,13 @@ def test_loop_runs_end_to_end_with_a_simulated_annotator(
     trained_toy_model, toy_config, toy_annotations, tmp_path
 ):
     model = trained_toy_model.model_dir
+    shutil.copytree(SOURCES, tmp_path / "sources")  # the annotation tree's sources/ folder
     suggestions = tmp_path / "to_label.jsonl"
     out = run(
         "suggest",
         "--model",
         model,
-        SOURCES,
+        tmp_path / "sources",
         "--n",
         20,
         "--per-article",
@@ -210,31 +227,25 @@ def test_loop_runs_end_to_end_with_a_simulated_annotator(
             return "accept"
         return "none"
 
-    for task in tasks:
-        task["annotations"] = [
+    chosen = {}
+    for task in tasks:  # the person answers in the form the printed config sets up
+        label = chosen[task["data"]["id"]] = simulated_annotator(task["data"]["text"])
+        result = [
             {
-                "completed_by": 1,
-                "result": [
-                    {
-                        "from_name": "stance",
-                        "to_name": "text",
-                        "type": "choices",
-                        "value": {"choices": [simulated_annotator(task["data"]["text"])]},
-                    }
-                ],
+                "from_name": "stance",
+                "to_name": "text",
+                "type": "choices",
+                "value": {"choices": [label]},
             }
         ]
-        if (
-            task["annotations"][0]["result"][0]["value"]["choices"][0] != "none"
-            and task["data"]["holder"] == ""
-        ):
-            task["data"]["holder"] = "unknown"
-        if task["annotations"][0]["result"][0]["value"]["choices"][0] == "none":
-            task["data"]["holder"] = ""
-        if task["annotations"][0]["result"][0]["value"]["choices"][0] == "conditional":
-            task["data"]["condition"] = "stated in the passage"
-        else:
-            task["data"]["condition"] = ""
+        answers = {"holder": "" if label == "none" else task["data"]["holder"] or "Hamas"}
+        answers["condition"] = "stated in the passage" if label == "conditional" else ""
+        result += [
+            {"from_name": name, "to_name": "text", "type": "textarea", "value": {"text": [text]}}
+            for name, text in answers.items()
+            if text
+        ]
+        task["annotations"] = [{"completed_by": 1, "result": result}]
     (tmp_path / "labelled.json").write_text(json.dumps(tasks))
     run(
         "import",
@@ -246,6 +257,9 @@ def test_loop_runs_end_to_end_with_a_simulated_annotator(
         "--strict",
     )
     run("validate", tmp_path / "labelled.jsonl")
+    imported = [r.statement for r in validate([tmp_path / "labelled.jsonl"])[0]]
+    assert {s.id: s.label for s in imported} == chosen  # every human correction kept
+    assert {s.annotator for s in imported} == {"label-studio:1"}
 
     config = toy_config(epochs=3).model_copy(
         update={
@@ -263,3 +277,327 @@ def test_loop_runs_end_to_end_with_a_simulated_annotator(
     with open(tmp_path / "labelled.jsonl") as handle:
         assert sum(1 for _ in handle) == 20
     assert csv  # the CSV route is covered by the round-trip test
+
+
+def suggestions():
+    """Model suggestions as `suggest` writes them: nobody has reviewed them yet."""
+    common = {"doc_id": "d", "source": "authored", "annotator": "model:run1"}
+    return [
+        Statement(id="m1", text="Hamas said it is ready for talks.", label="none", **common),
+        Statement(
+            id="m2",
+            text="Talks only if the troops leave.",
+            label="accept",
+            holder="Taliban",
+            **common,
+        ),
+        Statement(
+            id="m3",
+            text="Rain fell on the capital.",
+            label="conditional",
+            holder="unknown",
+            condition=CONDITION_TO_STATE,
+            **common,
+        ),
+        Statement(id="m4", text="Nobody looked at this one.", label="none", **common),
+    ]
+
+
+# What the person answered for m1..m3 (m4 is left unlabelled): label, holder, condition.
+CORRECTIONS = {
+    "m1": ("accept", "Hamas", ""),
+    "m2": ("conditional", "Taliban", "troops leave"),
+    "m3": ("none", "", ""),
+}
+
+
+def annotate_label_studio(path):
+    tasks = json.loads(path.read_text())
+    for task in tasks:
+        if task["data"]["id"] not in CORRECTIONS:
+            continue
+        label, holder, condition = CORRECTIONS[task["data"]["id"]]
+        result = [  # what the person submitted: their label, holder and condition
+            {
+                "from_name": "stance",
+                "to_name": "text",
+                "type": "choices",
+                "value": {"choices": [label]},
+            }
+        ]
+        for name, text in (("holder", holder), ("condition", condition)):
+            if text:
+                result.append(
+                    {
+                        "from_name": name,
+                        "to_name": "text",
+                        "type": "textarea",
+                        "value": {"text": [text]},
+                    }
+                )
+        task["annotations"] = [{"completed_by": 7, "result": result, "was_cancelled": False}]
+    path.write_text(json.dumps(tasks))
+    return path, "label-studio:7"
+
+
+def annotate_doccano(path):
+    labelled = path.with_name("alice.jsonl")  # doccano writes one file per annotator
+    lines = []
+    for line in path.read_text().splitlines():
+        item = json.loads(line)
+        item["label"] = [CORRECTIONS[item["id"]][0]] if item["id"] in CORRECTIONS else []
+        lines.append(json.dumps(item))
+    labelled.write_text("\n".join(lines) + "\n")
+    return labelled, "doccano:alice"
+
+
+def annotate_prodigy(path):
+    lines = []
+    for line in path.read_text().splitlines():
+        task = json.loads(line)
+        if task["meta"]["id"] in CORRECTIONS:
+            label, holder, condition = CORRECTIONS[task["meta"]["id"]]
+            task.update(
+                answer="accept",
+                accept=[label],
+                holder=holder,
+                condition=condition,
+                _annotator_id="stance-alice",
+                _session_id="stance-alice",
+            )
+        lines.append(json.dumps(task))
+    path.write_text("\n".join(lines) + "\n")
+    return path, "prodigy:stance-alice"
+
+
+def annotate_argilla(path):
+    """Argilla's records export: the statement's label, holder and condition were logged as
+    suggestions of the questions of the same name; people's answers are responses."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = []
+    for row in pq.read_table(path).to_pylist():
+        out = {k: v for k, v in row.items() if k not in {"label", "holder", "condition"}}
+        out.update({f"{q}.suggestion": row[q] for q in ("label", "holder", "condition")})
+        out["status"] = "pending"
+        answer = CORRECTIONS.get(row["id"])
+        for question, value in zip(("label", "holder", "condition"), answer or ("", "", "")):
+            given = [value] if answer and value else []
+            out[f"{question}.responses"] = given
+            out[f"{question}.responses.users"] = ["u-alice"] * len(given)
+            out[f"{question}.responses.status"] = ["submitted"] * len(given)
+        rows.append(out)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path, "argilla:u-alice"
+
+
+ANNOTATE = {
+    "label-studio": annotate_label_studio,
+    "doccano": annotate_doccano,
+    "prodigy": annotate_prodigy,
+    "argilla": annotate_argilla,
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(ANNOTATE))
+def test_human_corrections_survive_every_tool_with_the_annotator_recorded(fmt, tmp_path):
+    suffix = {"label-studio": ".json", "argilla": ".parquet"}.get(fmt, ".jsonl")
+    exported = export_statements(suggestions(), tmp_path / f"tasks{suffix}", fmt)
+    labelled, annotator = ANNOTATE[fmt](exported)
+    imported, problems = import_statements(labelled, fmt)
+    tool = {"label-studio": "Label Studio", "doccano": "doccano"}.get(fmt, fmt.capitalize())
+    assert [str(p) for p in problems] == [
+        f"{labelled}:4: label: not labelled by a person in {tool} (only the model's "
+        "suggestion); label it there, or leave it out of the export"
+    ]
+    got = {s.id: (s.label, s.holder, s.condition, s.annotator) for s in imported}
+    if fmt == "doccano":  # doccano asks for the label only: the rest is filled in and noted
+        assert got == {
+            "m1": ("accept", "unknown", "", annotator),
+            "m2": ("conditional", "Taliban", CONDITION_TO_STATE, annotator),
+            "m3": ("none", "", "", annotator),
+        }
+        notes = {s.id: s.note for s in imported}
+        assert notes["m1"] == "holder not given in doccano: set to 'unknown'"
+        assert notes["m2"] == "condition not given in doccano: state it"
+    else:
+        assert got == {key: (*answer, annotator) for key, answer in CORRECTIONS.items()}
+    write_statements(imported, tmp_path / "labelled.jsonl")
+    assert validate([tmp_path / "labelled.jsonl"])[1] == []
+
+
+def test_tool_setups_ask_for_every_field_the_import_needs():
+    import xml.etree.ElementTree as ET
+
+    view = ET.fromstring(LABEL_STUDIO_CONFIG)
+    controls = {element.get("name"): element for element in view}
+    assert controls["stance"].tag == "Choices"
+    assert [c.get("value") for c in controls["stance"]] == list(LABELS)
+    assert controls["holder"].tag == controls["condition"].tag == "TextArea"
+    fields = [b.get("field_id") for b in PRODIGY_BLOCKS["blocks"] if b["view_id"] == "text_input"]
+    assert fields == ["holder", "condition"]
+    for question in ('LabelQuestion(name="label"', 'TextQuestion(name="holder"'):
+        assert question in TOOL_SETUP["argilla"]
+    assert 'TextQuestion(name="condition"' in TOOL_SETUP["argilla"]
+
+
+def test_unicode_line_separators_inside_text_survive_jsonl_tools(tmp_path):
+    odd = [
+        s.model_copy(update={"text": "One\u2028two\u2029three\u0085four."}) for s in statements()
+    ]
+    for fmt in ("doccano", "prodigy"):
+        path = export_statements(odd, tmp_path / f"{fmt}.jsonl", fmt)
+        assert len(path.read_bytes().split(b"\n")) == 4  # three records, one per line
+        back, problems = import_statements(path, fmt)
+        assert problems == [] and back == odd
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(
+        (tmp_path / "doccano.jsonl").read_text(encoding="utf-8") + "{not json\n", encoding="utf-8"
+    )
+    assert [str(p) for p in import_statements(broken, "doccano")[1]] == [
+        f"{broken}:4: json: invalid JSON: Expecting property name enclosed in double quotes"
+    ]
+
+
+def _messages(path, fmt):
+    return [str(p) for p in import_statements(path, fmt)[1]]
+
+
+def test_malformed_label_studio_exports_are_located(tmp_path):
+    path = tmp_path / "ls.json"
+    path.write_text(json.dumps({"data": {"text": "x"}}))
+    with pytest.raises(DataError) as info:
+        import_statements(path, "label-studio")
+    assert str(info.value) == (
+        f"{path}: expected a JSON array of tasks, got an object; export the project from Label "
+        "Studio as JSON (Export > JSON)"
+    )
+    good = json.loads(
+        export_statements(statements(), tmp_path / "t.json", "label-studio").read_text()
+    )
+    tasks = [
+        "not a task",
+        {"id": 11, "data": ["text"]},
+        {"id": 12, "data": good[0]["data"], "annotations": [{"result": "accept"}]},
+        {"id": 13, "data": good[1]["data"], "annotations": {"result": []}},
+        {
+            "id": 14,
+            "data": good[2]["data"],
+            "annotations": [
+                {"result": [{"from_name": "stance", "value": {"choices": "none"}}]},
+                {"result": [{"from_name": "stance", "value": {"choices": [3]}}]},
+            ],
+        },
+        {"id": 15, "data": good[2]["data"], "annotations": [{"result": ["none"]}]},
+    ]
+    path.write_text(json.dumps(tasks))
+    assert _messages(path, "label-studio") == [
+        f"{path}:1: task: task 1: expected an object, got a string",
+        f"{path}:2: data: task 11: expected an object of statement fields, got a list",
+        f"{path}:3: annotations[1].result: task 12: expected a list, got a string",
+        f"{path}:4: annotations: task 13: expected a list, got an object",
+        f"{path}:5: annotations[2].result[1].value.choices: task 14: expected a list of strings, "
+        "got a list",
+        f"{path}:6: annotations[1].result[1]: task 15: expected an object with a 'value' object",
+    ]
+    path.write_bytes(b'[{"data": {"text": "caf\xe9"}}]')
+    with pytest.raises(DataError, match="not UTF-8 text"):
+        import_statements(path, "label-studio")
+
+
+def test_malformed_jsonl_tool_exports_are_located(tmp_path):
+    doccano = tmp_path / "doccano.jsonl"
+    doccano.write_text('[1]\n{"text": "x", "label": {"name": "none"}}\n{"text": "x", "label": 3}\n')
+    assert _messages(doccano, "doccano") == [
+        f"{doccano}:1: json: expected a JSON object",
+        f"{doccano}:2: label: the label list: expected a list of strings, got an object",
+        f"{doccano}:3: label: the label list: expected a list of strings, got a number",
+    ]
+    prodigy = tmp_path / "prodigy.jsonl"
+    prodigy.write_text(
+        '{"text": "x", "meta": ["id"], "answer": "accept"}\n'
+        '{"text": "x", "meta": {}, "answer": "accept", "accept": 1}\n'
+        '{"text": "x", "meta": {}, "answer": "maybe"}\n'
+    )
+    assert _messages(prodigy, "prodigy") == [
+        f"{prodigy}:1: meta: expected an object, got a list",
+        f"{prodigy}:2: accept: accept: expected a list of strings, got a number",
+        f"{prodigy}:3: answer: unknown answer 'maybe' (expected accept, reject or ignore)",
+    ]
+
+
+def test_malformed_csv_and_parquet_exports_are_located(tmp_path):
+    path = export_statements(statements(), tmp_path / "s.csv", "csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    bad_offset = lines[3].replace(",0,10,Yemen", ",zero,10,Yemen")
+    assert bad_offset != lines[3]
+    path.write_text("\n".join([lines[0], lines[1] + ",extra", bad_offset]) + "\n", encoding="utf-8")
+    assert _messages(path, "csv") == [
+        f"{path}:2: row: more values than the header has columns",
+        f"{path}:3: char_start: expected a whole number, got 'zero'",
+    ]
+    path.write_text(",".join(h for h in header if h not in {"label", "annotator"}) + "\n")
+    with pytest.raises(DataError) as info:
+        import_statements(path, "csv")
+    assert str(info.value) == (
+        f"{path}:1: header: missing column(s) label, annotator; start from a file written by "
+        "`stance export --format csv`"
+    )
+    path.write_bytes(lines[0].encode() + b"\ns1,caf\xe9\n")
+    with pytest.raises(DataError, match=rf"{path}:2: not UTF-8"):
+        import_statements(path, "csv")
+    parquet = tmp_path / "a.parquet"
+    parquet.write_text("not parquet")
+    with pytest.raises(DataError, match=rf"{parquet}: not a readable Parquet file"):
+        import_statements(parquet, "argilla")
+
+
+def test_import_command_reports_malformed_files_without_a_traceback(tmp_path):
+    path = tmp_path / "ls.json"
+    path.write_text(json.dumps({"tasks": []}))
+    result = CliRunner().invoke(
+        cli, ["import", str(path), "--format", "label-studio", "--output", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.startswith(f"error: {path}: expected a JSON array of tasks")
+
+
+def test_suggestion_sources_are_names_inside_a_sources_folder(tmp_path):
+    nested = tmp_path / "corpus" / "sources" / "2024" / "a.txt"
+    nested.parent.mkdir(parents=True)
+    nested.write_text("x")
+    assert source_name(str(nested)) == "2024/a.txt"
+    assert source_name(str(tmp_path / "news" / "b.txt")) == "b.txt"
+
+
+def test_suggested_offsets_validate_on_a_bom_crlf_source(trained_toy_model, tmp_path):
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "windows.txt").write_bytes(
+        b"\xef\xbb\xbfRebels ready for talks\r\n\r\nThe rebels said they were ready to talk."
+        b"\r\nThe army refused any talks.\rOld Mac line: the council urged dialogue.\r\n"
+    )
+    suggestions = tmp_path / "to_label.jsonl"
+    run(
+        "suggest",
+        "--model",
+        trained_toy_model.model_dir,
+        sources,
+        "--n",
+        4,
+        "--random-share",
+        0,
+        "--per-article",
+        4,
+        "--output",
+        suggestions,
+        "--actors",
+        REPO / "configs/actors.yaml",
+        "--device",
+        "cpu",
+    )
+    records, problems = validate([suggestions])
+    assert problems == []
+    assert len(records) == 4 and {r.statement.source for r in records} == {"windows.txt"}

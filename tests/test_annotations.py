@@ -201,7 +201,89 @@ def test_missing_offsets_and_missing_source(jsonl, make_statement):
     found = messages([path])
     assert found == [
         f"{path}:1: char_start: required for text taken from a source document",
-        f"{path}:2: source: source file not found or unreadable: {path.parent}/sources/gone.txt",
+        f"{path}:2: source: source file not found: {path.parent}/sources/gone.txt (put the "
+        "article there, or pass --sources FOLDER)",
+    ]
+
+
+def _statement_from(source, make_statement, **overrides):
+    return make_statement(
+        id=overrides.pop("id", "a"),
+        text="TOP S",
+        label="none",
+        holder="",
+        target="",
+        source=source,
+        char_start=0,
+        char_end=5,
+        **overrides,
+    )
+
+
+def test_sources_outside_the_sources_folder_are_refused_and_never_read(
+    tmp_path, jsonl, make_statement
+):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET: the admin password", "utf-8")
+    sources = tmp_path / "tree" / "sources"
+    sources.mkdir(parents=True)
+    (sources / "link.txt").symlink_to(secret)
+    (sources / "inside.txt").write_text("TOP S is fine", "utf-8")
+    (sources / "alias.txt").symlink_to(sources / "inside.txt")  # a link inside is fine
+    path = jsonl(
+        "tree/a.jsonl",
+        [
+            _statement_from("../../secret.txt", make_statement, id="a"),
+            _statement_from(str(secret), make_statement, id="b"),
+            _statement_from("link.txt", make_statement, id="c"),
+            _statement_from("/etc/passwd.html", make_statement, id="d"),
+            _statement_from("inside.txt", make_statement, id="e"),
+            _statement_from("alias.txt", make_statement, id="f"),
+        ],
+    )
+    found = messages([path])
+    assert found == [
+        f"{path}:1: source: '../../secret.txt' is refused: a source must name a file inside "
+        f"{sources} (no absolute path, no '..')",
+        f"{path}:2: source: '{secret}' is refused: a source must name a file inside {sources} "
+        "(no absolute path, no '..')",
+        f"{path}:3: source: 'link.txt' is refused: it leads outside {sources} (a symbolic link)",
+        f"{path}:4: source: '/etc/passwd.html' is refused: a source must name a file inside "
+        f"{sources} (no absolute path, no '..')",
+    ]
+    assert not any("SECRET" in m or "password" in m for m in found)
+
+
+def test_only_regular_files_of_bounded_size_are_read(tmp_path, jsonl, make_statement, monkeypatch):
+    import pipeline.annotations as annotations
+
+    sources = tmp_path / "sources"
+    (sources / "folder.txt").mkdir(parents=True)
+    (sources / "big.txt").write_text("TOP S" + "x" * 100, "utf-8")
+    monkeypatch.setattr(annotations, "MAX_SOURCE_BYTES", 50)
+    path = jsonl(
+        "a.jsonl",
+        [
+            _statement_from("folder.txt", make_statement, id="a"),
+            _statement_from("big.txt", make_statement, id="b"),
+        ],
+    )
+    assert messages([path]) == [
+        f"{path}:1: source: 'folder.txt' is refused: not a regular file",
+        f"{path}:2: source: source file too large to check: {sources}/big.txt (over 50 bytes)",
+    ]
+
+
+def test_sources_folder_option_is_the_only_folder_read(tmp_path, jsonl, make_statement):
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "art.txt").write_text("TOP S", "utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    path = jsonl("a.jsonl", [_statement_from("art.txt", make_statement)])
+    assert messages([path]) == []
+    assert messages([path], sources_dir=elsewhere) == [
+        f"{path}:1: source: source file not found: {elsewhere}/art.txt (put the article there, "
+        "or pass --sources FOLDER)"
     ]
 
 

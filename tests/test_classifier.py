@@ -78,3 +78,130 @@ def test_onnx_backends_agree_with_torch(trained_toy_model, tmp_path):
     quantized = StanceClassifier.load(folder, device="cpu", backend="onnx-int8")
     assert quantized.predict_proba(texts).shape == (4, 4)
     assert StanceClassifier.load(folder, device="cpu").backend == "onnx"  # auto on CPU
+
+
+TEXTS = [
+    "The army refused any talks with the rebels.",
+    "Rain fell near the border.",
+    "The union will talk only if troops leave, said of the party.",
+]
+
+
+def _copy_model(trained_toy_model, tmp_path):
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(trained_toy_model.model_dir, folder)
+    return folder
+
+
+def _swap_label_rows(weights_file):
+    """Swap the head's rows for the first two labels, as a tampered or stale file would."""
+    from safetensors.numpy import load_file, save_file
+
+    tensors = load_file(weights_file)
+    for name in ("classifier.weight", "classifier.bias"):
+        tensors[name] = tensors[name][[1, 0, 2, 3]].copy()
+    save_file(tensors, weights_file, metadata={"format": "pt"})
+
+
+def test_edited_onnx_graph_is_exported_again_not_used(trained_toy_model, tmp_path):
+    import onnx
+    from onnx import numpy_helper
+
+    from pipeline import StanceClassifier
+
+    folder = _copy_model(trained_toy_model, tmp_path)
+    reference = StanceClassifier.load(folder, device="cpu", backend="torch").predict_proba(TEXTS)
+    StanceClassifier.load(folder, device="cpu", backend="onnx")  # exports onnx/model.onnx
+    graph_file = folder / "onnx" / "model.onnx"
+    graph = onnx.load(graph_file)
+    bias = next(t for t in graph.graph.initializer if list(t.dims) == [4])
+    bias.CopyFrom(numpy_helper.from_array(np.asarray([50.0, 0, 0, 0], np.float32), bias.name))
+    onnx.save(graph, graph_file)  # every passage would now be "accept 1.0"
+    reloaded = StanceClassifier.load(folder, device="cpu", backend="onnx")
+    np.testing.assert_allclose(reloaded.predict_proba(TEXTS), reference, atol=1e-4)
+
+
+def test_weights_changed_after_training_are_refused(trained_toy_model, tmp_path):
+    import pytest
+
+    from pipeline import StanceClassifier
+    from pipeline.errors import ModelFolderError
+
+    folder = _copy_model(trained_toy_model, tmp_path)
+    StanceClassifier.load(folder, device="cpu", backend="onnx")  # a cache from the old weights
+    _swap_label_rows(folder / "model.safetensors")
+    for backend in ("torch", "onnx"):
+        with pytest.raises(ModelFolderError, match="differs from .* recorded in meta.json"):
+            StanceClassifier.load(folder, device="cpu", backend=backend)
+
+
+def test_onnx_cache_from_other_weights_is_exported_again(trained_toy_model, tmp_path):
+    """A folder without a recorded weights hash (older models) still never scores with a graph
+    exported from other weights."""
+    import json
+
+    from pipeline import StanceClassifier
+
+    folder = _copy_model(trained_toy_model, tmp_path)
+    StanceClassifier.load(folder, device="cpu", backend="onnx")
+    meta = json.loads((folder / "meta.json").read_text())
+    del meta["weights_sha256"]
+    (folder / "meta.json").write_text(json.dumps(meta))
+    _swap_label_rows(folder / "model.safetensors")
+    reference = StanceClassifier.load(folder, device="cpu", backend="torch").predict_proba(TEXTS)
+    onnx_probs = StanceClassifier.load(folder, device="cpu", backend="onnx").predict_proba(TEXTS)
+    np.testing.assert_allclose(onnx_probs, reference, atol=1e-4)
+
+
+def test_truncated_weights_are_named_even_with_an_onnx_cache(trained_toy_model, tmp_path):
+    import pytest
+
+    from pipeline import StanceClassifier
+    from pipeline.errors import ModelFolderError
+
+    folder = _copy_model(trained_toy_model, tmp_path)
+    StanceClassifier.load(folder, device="cpu", backend="onnx")
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(ModelFolderError) as info:
+        StanceClassifier.load(folder, device="cpu", backend="onnx")
+    assert str(info.value).startswith(f"{weights}: incomplete or damaged weights file (")
+    assert str(info.value).endswith("copy the model folder again from its source, or retrain")
+
+
+def test_truncated_onnx_graph_is_exported_again(trained_toy_model, tmp_path):
+    from pipeline import StanceClassifier
+
+    folder = _copy_model(trained_toy_model, tmp_path)
+    reference = StanceClassifier.load(folder, device="cpu", backend="torch").predict_proba(TEXTS)
+    StanceClassifier.load(folder, device="cpu", backend="onnx-int8")
+    for name in ("model.onnx", "model.uint8.onnx"):
+        graph = folder / "onnx" / name
+        graph.write_bytes(graph.read_bytes()[:1000])
+    onnx = StanceClassifier.load(folder, device="cpu", backend="onnx")
+    np.testing.assert_allclose(onnx.predict_proba(TEXTS), reference, atol=1e-4)
+    assert StanceClassifier.load(folder, device="cpu", backend="onnx-int8").predict_proba(
+        TEXTS
+    ).shape == (3, 4)
+
+
+def test_model_asking_to_run_its_own_code_is_refused(trained_toy_model, tmp_path):
+    import json
+
+    import pytest
+
+    from pipeline import StanceClassifier
+    from pipeline.errors import ModelFolderError
+
+    folder = _copy_model(trained_toy_model, tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoModelForSequenceClassification": "modeling_evil.EvilModel"}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFolderError) as info:
+        StanceClassifier.load(folder, device="cpu", backend="torch")
+    assert str(info.value).startswith(
+        f"{folder / 'config.json'}: auto_map: the model asks to run its own Python code "
+        "(AutoModelForSequenceClassification), which this tool never does"
+    )

@@ -73,6 +73,18 @@ def test_missing_file_and_bad_yaml(tmp_path):
         load_config(bad)
 
 
+def test_config_not_utf8_or_a_folder_is_named(tmp_path):
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("seed: 13\n# Café\nrun_name: x\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as info:
+        load_config(latin1)
+    assert (
+        str(info.value) == f"{latin1}:2: not UTF-8 text (byte 0xe9); save the config file as UTF-8"
+    )
+    with pytest.raises(ConfigError, match="is a folder; give the path of the config file"):
+        load_config(tmp_path)
+
+
 def test_overrides_set_existing_keys_with_yaml_values(tmp_path):
     config = load_config(
         write(tmp_path, {}),

@@ -142,6 +142,49 @@ def test_gate_command_exits_3_on_a_failing_metrics_file(tmp_path):
     assert result.exit_code == 0 and result.output == "gate passed\n"
 
 
+def test_gate_fails_when_a_figure_is_not_a_number(tmp_path):
+    not_a_number = passing_report()
+    not_a_number["test"]["models"]["finetuned"]["macro_f1"] = float("nan")
+    assert check_gate(not_a_number) == [
+        "fine-tuned test macro-F1 is nan, not a number; the gate cannot pass (re-run "
+        "`stance evaluate`)"
+    ]
+    baseline_nan = passing_report()
+    baseline_nan["test"]["models"]["tfidf_lr"]["macro_f1"] = float("nan")
+    assert check_gate(baseline_nan) == [
+        "best baseline tfidf_lr: test macro-F1 is nan, not a number; the fine-tuned model "
+        "cannot be compared with it"
+    ]
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(not_a_number))  # json writes NaN, and reads it back
+    assert "NaN" in path.read_text()
+    result = CliRunner().invoke(cli, ["gate", str(path)])
+    assert result.exit_code == 3
+    assert "gate failed: fine-tuned test macro-F1 is nan, not a number" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"gate": {"macro_f1_floor": 0.5},\n "test": ', ":2: not valid JSON (Expecting value)"),
+        ("[1, 2]", ": expected a JSON object"),
+        ('{"gate": {"macro_f1_floor": 0.5}, "test": []}', ": test: Input should be a valid"),
+        (
+            '{"gate": {"macro_f1_floor": "high"}, "test": {"models": {}}}',
+            ": gate.macro_f1_floor: Input should be a valid number",
+        ),
+        ('{"test": {"models": {}}}', ": no gate settings in this report"),
+    ],
+)
+def test_gate_names_what_is_wrong_with_a_malformed_metrics_file(tmp_path, content, message):
+    path = tmp_path / "metrics.json"
+    path.write_text(content)
+    result = CliRunner().invoke(cli, ["gate", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {path}{message}")
+    assert "Traceback" not in result.output
+
+
 def test_evaluate_run_writes_the_full_report(trained_toy_model, tmp_path):
     config = Config.model_validate(
         {
@@ -201,6 +244,32 @@ def test_evaluate_model_on_a_labelled_file(trained_toy_model, toy_annotations, t
     saved = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert saved["data"]["split_sizes"] == {"test": 112}
     assert saved["test"]["models"]["finetuned"]["macro_f1"] > 0.9
+
+
+def test_gold_file_without_some_labels_averages_over_the_labels_it_has(
+    trained_toy_model, toy_annotations, tmp_path, caplog
+):
+    from pipeline.evaluation import evaluate_file
+    from pipeline.evaluation_report import comparison_markdown
+
+    lines = toy_annotations.read_text().splitlines()
+    gold = tmp_path / "accept_reject.jsonl"
+    gold.write_text(
+        "".join(line + "\n" for line in lines if json.loads(line)["label"] in ("accept", "reject"))
+    )
+    with caplog.at_level("WARNING", logger="pipeline.evaluation"):
+        report, _, _ = evaluate_file(trained_toy_model.model_dir, [gold], samples=100, device="cpu")
+    model = report["test"]["models"]["finetuned"]
+    per_class = model["per_class"]
+    assert report["test"]["macro_f1_labels"] == ["accept", "reject"]
+    assert model["macro_f1"] == pytest.approx(
+        (per_class["accept"]["f1"] + per_class["reject"]["f1"]) / 2
+    )
+    assert model["macro_f1"] > 0.9  # not dragged to 0.5 by two labels with no gold statement
+    assert "no gold statement is labelled conditional or none" in caplog.text
+    assert "Macro-F1 averages over the 2 labels present in the gold data (accept, reject)" in (
+        comparison_markdown(report)
+    )
 
 
 def test_evaluate_needs_config_or_model_and_data():

@@ -11,6 +11,7 @@ from conftest import REPO
 
 from pipeline.config import PredictConfig
 from pipeline.inference import predict
+from pipeline.labels import LABELS
 from pipeline.report import (
     actor_table,
     load_predictions,
@@ -94,6 +95,77 @@ def test_missing_predictions_file_is_named(tmp_path):
 
     with pytest.raises(PipelineError, match="not found; is .* the output of stance predict"):
         load_predictions(tmp_path / "nothing.jsonl")
+
+
+def _predict_records(model_dir, folder, records, output_name="p.jsonl"):
+    inputs = folder / "records.jsonl"
+    inputs.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = folder / output_name
+    predict(
+        str(model_dir),
+        [str(inputs)],
+        out,
+        PredictConfig(actors=str(REPO / "configs/actors.yaml"), unit="record"),
+        device="cpu",
+        progress=False,
+    )
+    return out
+
+
+def test_empty_predict_output_gives_an_empty_report(trained_toy_model, tmp_path):
+    out = _predict_records(trained_toy_model.model_dir, tmp_path, [{"id": "x", "title": "no text"}])
+    assert out.read_text() == ""
+    page = write_report(out, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert '"articles":0' in page and '"passages":0' in page
+
+
+def test_impossible_and_outlying_dates_are_named_and_left_out_of_the_timeline(
+    trained_toy_model, tmp_path, caplog
+):
+    from pipeline.report import report_data
+
+    refusal = "The army refused any talks with the rebels."
+    records = [
+        {"id": f"a{i}", "text": refusal, "date": f"2024-{1 + i % 6:02d}-10"} for i in range(30)
+    ]
+    records += [
+        {"id": "bad", "text": refusal, "date": "2024-13-45"},
+        {"id": "old", "text": refusal, "date": "1900-01-01"},
+    ]
+    out = _predict_records(trained_toy_model.model_dir, tmp_path, records)
+    data = report_data(load_predictions(out))
+    assert data["stance"]["label"].count(LABELS.index("reject")) == 32
+    assert data["months"] == [f"2024-{m:02d}" for m in range(1, 7)]
+    assert data["overview"]["timeline_note"] == (
+        "Left out of the timeline (still listed below): 1 passage(s) with a date that is not a "
+        "real date (2024-13-45); 1 passage(s) dated 1900-01, more than 10 years from the rest."
+    )
+    with caplog.at_level("WARNING", logger="pipeline.report"):
+        write_report(out, tmp_path / "r.html")
+    assert "2024-13-45" in caplog.text and "1900-01" in caplog.text
+    actors = load_predictions(out).actors
+    assert "2024-13" not in set(actors["month"])  # the actor-month table names no month 13
+
+
+def test_report_to_an_unwritable_place_is_a_clear_error(predictions, tmp_path):
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(
+        cli, ["report", str(predictions), "--output", str(blocker / "r.html")]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {blocker / 'r.html'}: cannot write the output here: ")
+
+
+def test_report_reads_csv_text_back_exactly(trained_toy_model, tmp_path):
+    records = [{"id": "f", "text": "=1+1 talks were refused", "date": "2024-01-02"}]
+    out = _predict_records(trained_toy_model.model_dir, tmp_path, records, "p.csv")
+    assert "'=1+1" in out.read_text()
+    assert load_predictions(out).passages["text"].tolist() == ["=1+1 talks were refused"]
 
 
 def chromium_path() -> str | None:

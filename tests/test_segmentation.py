@@ -49,3 +49,13 @@ def test_windows_of_sentences():
     ]
     assert texts(text, passages(text, window=2, stride=1))[1] == "Two is here. Three is here."
     assert list(passages("", window=2)) == []
+
+
+def test_a_long_line_without_punctuation_becomes_readable_passages():
+    long_line = "Talks " + "word " * 1000
+    text = long_line + "\n" + "x" * 2500
+    pieces = texts(text, split_sentences(text))
+    assert all(len(piece) <= 1000 for piece in pieces)
+    # Nothing is lost: the pieces cover every word of the long line and the unbroken run.
+    assert " ".join(pieces[:-3]).split() == long_line.split()
+    assert pieces[-3:] == ["x" * 1000, "x" * 1000, "x" * 500]
