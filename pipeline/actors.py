@@ -115,6 +115,11 @@ class ActorDictionary:
                     f"{path}:{_key_line(path, position)}: {actor!r}: an actor name must be "
                     f'text, not {type(actor).__name__}; quote it (e.g. "{actor}": [...])'
                 )
+            if not actor.strip():  # the holder would be "", which reads as "no holder"
+                raise ConfigError(
+                    f"{path}:{_key_line(path, position)}: {actor!r}: an actor name must not be "
+                    "empty; write the canonical name used in the `holder` field"
+                )
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                 raise ConfigError(
                     f"{path}:{_key_line(path, position)}: {actor}: aliases must be a list of "

@@ -71,6 +71,7 @@ class CascadeClassifier:
         self.meta = large.meta
         self.device = large.device
         self.backend = large.backend
+        self.onnx_graph = large.onnx_graph
         self.folder = large.folder
         self._to_large = np.asarray([screen.labels.index(label) for label in large.labels])
         self.last_pass_rate: float | None = None
@@ -103,6 +104,7 @@ class CascadeClassifier:
         """What the manifest and metrics record about the cascade."""
         return {
             **self.meta.get("cascade", {}),
+            "screen_onnx_graph": self.screen.onnx_graph,
             "passages_screened": self.passages_screened,
             "passages_rescored": self.passages_rescored,
         }

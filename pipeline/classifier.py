@@ -108,6 +108,30 @@ def refuse_remote_code(folder: Path) -> None:
             )
 
 
+# What transformers raises for a damaged file: JSON and "unrecognized model" errors are
+# ValueErrors, a missing entry a KeyError; the Rust tokenizers library raises a plain Exception
+# ("Model missing", "data did not match any variant") for a tokenizer.json of the wrong shape.
+DAMAGED_PART_ERRORS = (OSError, ValueError, KeyError)
+DAMAGED_TOKENIZER_ERRORS = (Exception,)
+
+
+def _load_part(folder: Path, files: str, load, errors: tuple = DAMAGED_PART_ERRORS):
+    """`load()` a model folder part with transformers; a damaged file (empty, truncated, not
+    the expected JSON) becomes an error that names it, not a library traceback.
+
+    Raises:
+        ModelFolderError: transformers could not read the part.
+    """
+    try:
+        return load()
+    except errors as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelFolderError(
+            f"{folder}: cannot read its {files} ({reason}); restore the model folder from its "
+            "source, or retrain"
+        ) from None
+
+
 def verify_weights(folder: Path, meta: dict) -> str:
     """Check `model.safetensors` is complete and, when `meta.json` records its hash (models
     trained since it does), unchanged since training; return its SHA-256.
@@ -188,6 +212,7 @@ class StanceClassifier:
         decision: DecisionRule | None = None,
         context: str = "none",
         folder: Path | None = None,
+        onnx_graph: dict | None = None,
     ):
         self.model = model
         self.tokenizer = tokenizer
@@ -207,6 +232,8 @@ class StanceClassifier:
         self.decision = decision or DecisionRule()
         self.context = context  # "none", "previous" or "headline" (pipeline/context.py)
         self.folder = folder  # the model folder it was loaded from (its actor dictionary)
+        # The ONNX graph that scores (file and hashes, for manifests); None on PyTorch.
+        self.onnx_graph = onnx_graph
 
     @classmethod
     def load(
@@ -235,6 +262,7 @@ class StanceClassifier:
             OnnxEncoder,
             cached_graph,
             export_onnx,
+            graph_provenance,
             onnx_available,
             quantize_onnx,
         )
@@ -252,14 +280,21 @@ class StanceClassifier:
             raise ModelFolderError(f"backend {backend!r} runs on CPU only; use backend 'torch'")
         from transformers import AutoConfig
 
-        model_config = AutoConfig.from_pretrained(folder, local_files_only=True)
+        model_config = _load_part(
+            folder, "config.json", lambda: AutoConfig.from_pretrained(folder, local_files_only=True)
+        )
         id2label = [model_config.id2label[i] for i in range(model_config.num_labels)]
         if id2label != meta["labels"]:
             raise ModelFolderError(
                 f"{folder}: label order in config.json {id2label} differs from meta.json "
                 f"{meta['labels']}"
             )
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        tokenizer = _load_part(
+            folder,
+            "tokenizer files (tokenizer.json, tokenizer_config.json)",
+            lambda: AutoTokenizer.from_pretrained(folder, local_files_only=True),
+            DAMAGED_TOKENIZER_ERRORS,
+        )
         model, encoder, graph = None, None, None
         if backend != "torch":
             # Only a graph recorded as exported from these very weights is used.
@@ -297,6 +332,7 @@ class StanceClassifier:
             decision=DecisionRule.from_meta(meta),
             context=meta.get("context", "none"),
             folder=folder,
+            onnx_graph=graph_provenance(graph) if encoder is not None else None,
             **kwargs,
         )
 

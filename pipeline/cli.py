@@ -375,7 +375,7 @@ def gate(metrics_file: str) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option(
     "--show",
-    type=int,
+    type=click.IntRange(min=0),
     default=0,
     metavar="N",
     help="Print up to N stance passages (accept/reject/conditional) when done.",
@@ -503,7 +503,7 @@ def _show_stance_passages(path: str, limit: int) -> None:
 @click.option(
     "--errors",
     "show_errors",
-    type=int,
+    type=click.IntRange(min=0),
     default=0,
     metavar="N",
     help="Also print N misattributed statements.",
@@ -539,6 +539,7 @@ def holders(
 )
 @click.option(
     "--full-articles",
+    type=click.IntRange(min=0),
     default=200,
     show_default=True,
     help="Embed the full text of this many articles (all: stance passages).",
@@ -571,19 +572,22 @@ def agreement_command(files: tuple[str, ...], disagreements: str | None, as_json
     from pathlib import Path
 
     from pipeline.agreement import agreement, read_labels
+    from pipeline.inputs import resolve_inputs
     from pipeline.outputs import write_jsonl
 
     try:
         if len(files) < 2:
             raise click.UsageError("give at least two annotation files")
+        if disagreements:  # never written over one of the annotation files compared
+            resolve_inputs(files, [disagreements], "annotations", option="--disagreements")
         names = [Path(f).stem for f in files]
         if len(set(names)) < len(names):  # same file name in two folders: name them by path
             names = list(files)
         result = agreement([read_labels(f) for f in files], names)
+        if disagreements:
+            write_jsonl(result["disagreements"], disagreements)
     except PipelineError as error:
         _fail(error)
-    if disagreements:
-        write_jsonl(result["disagreements"], disagreements)
     for name, only in result["only_in_one_file"].items():
         if only:
             shown = ", ".join(only[:10]) + (", ..." if len(only) > 10 else "")
@@ -637,7 +641,14 @@ def agreement_command(files: tuple[str, ...], disagreements: str | None, as_json
 @cli.command()
 @click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False))
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--n", "count", default=100, show_default=True, help="Passages to propose.")
+@click.option(
+    "--n",
+    "count",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Passages to propose.",
+)
 @click.option(
     "--output",
     required=True,
@@ -653,12 +664,14 @@ def agreement_command(files: tuple[str, ...], disagreements: str | None, as_json
 )
 @click.option(
     "--random-share",
+    type=click.FloatRange(0, 1),
     default=0.1,
     show_default=True,
     help="Share of the suggestions drawn at random, to keep estimates honest.",
 )
 @click.option(
     "--per-article",
+    type=click.IntRange(min=1),
     default=3,
     show_default=True,
     help="At most this many suggestions from one article.",
@@ -680,11 +693,15 @@ def suggest(
     from pipeline.actors import load_actor_dictionary
     from pipeline.articles import InputProblem, iter_documents
     from pipeline.cascade import load_classifier
+    from pipeline.inputs import RENAMED, resolve_inputs
     from pipeline.interchange import write_statements
     from pipeline.scoring import SegmentOptions, iter_scored_documents
     from pipeline.suggest import select, source_name, to_statement
 
     try:
+        # A missing input, or an output the next run would read back as an article, stops
+        # here (as in predict), before the model loads.
+        resolve_inputs(inputs, [output])
         classifier = load_classifier(model_dir, device=device)
         actor_dictionary = load_actor_dictionary(actors, model_dir)
         sources, skipped = {}, []
@@ -713,7 +730,9 @@ def suggest(
         f"random) from {len(set(s.doc_id for s in statements))} articles -> {output}"
     )
     for problem in skipped:
-        click.echo(f"skipped {problem.input}: {problem.reason}", err=True)
+        action = "renamed" if problem.action == RENAMED else "skipped"
+        where = f"{problem.input}:{problem.line}" if problem.line else problem.input
+        click.echo(f"{action} {where}: {problem.reason}", err=True)
 
 
 @cli.command(name="export")
@@ -737,10 +756,12 @@ def export_command(paths, fmt, output, sources) -> None:
     holder, condition).
     """
     from pipeline.annotations import load_statements
+    from pipeline.inputs import resolve_inputs
     from pipeline.interchange import TOOL_SETUP, export_statements
 
     try:
         statements = load_statements(paths, sources)
+        resolve_inputs(paths, [output], read_as="annotations")  # never over nor among them
         export_statements(statements, output, fmt)
     except PipelineError as error:
         _fail(error)
@@ -766,10 +787,12 @@ def export_command(paths, fmt, output, sources) -> None:
 @click.option("--strict", is_flag=True, help="Exit 1 if any item could not be imported.")
 def import_command(path, fmt, output, strict) -> None:
     """Import a tool's export back into the annotation format; report every problem."""
+    from pipeline.inputs import resolve_inputs
     from pipeline.interchange import import_statements, write_statements
 
     try:
         statements, problems = import_statements(path, fmt)
+        resolve_inputs([path], [output], read_as="a tool export")  # never over the input
         write_statements(statements, output)
     except PipelineError as error:
         _fail(error)

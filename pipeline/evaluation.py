@@ -334,8 +334,9 @@ def evaluate_articles_section(
 def _article_gate_failures(report: dict) -> list[str]:
     articles = report.get("articles") or {}
     gate = report["gate"]
-    models = articles.get("models")
-    figures = (models.get(FINETUNED) or {}).get("all") if isinstance(models, dict) else None
+    models = articles.get("models") if isinstance(articles, dict) else None
+    finetuned = models.get(FINETUNED) if isinstance(models, dict) else None
+    figures = finetuned.get("all") if isinstance(finetuned, dict) else None
     if not isinstance(figures, dict) or not figures:
         return []
     failures = []
@@ -451,13 +452,15 @@ def read_metrics_report(path: str | Path) -> dict:
     if not report.get("gate"):
         raise PipelineError(f"{path}: no gate settings in this report")
     try:
-        _GateInput.model_validate(report)
+        checked = _GateInput.model_validate(report)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in exc.errors()
         )
         raise PipelineError(f"{path}: {problems}; {fix}") from None
-    return report
+    # The gate reads its settings as checked: defaults filled in (against_best_baseline), a
+    # floor written as "0.5" read as the number 0.5.
+    return {**report, "gate": {**report["gate"], **checked.gate.model_dump()}}
 
 
 def enforce_gate(report: dict) -> None:

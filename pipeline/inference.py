@@ -139,20 +139,25 @@ def check_previous_output(paths: OutputPaths, fingerprint: str, identity: dict) 
 def _claim_parts(paths: OutputPaths, fingerprint: str, identity: dict, files: list) -> None:
     """Record this run in OUT.parts/run.json, or check that the shards there are its own.
 
+    A run.json of another run with no finished shard (a run that failed before its first
+    shard was written) guards nothing: it is replaced, so the corrected rerun starts.
+
     Raises:
-        PipelineError: the shards belong to a different run (what changed, and how to start
-            over, is in the message).
+        PipelineError: finished shards belong to a different run (what changed, and how to
+            start over, is in the message).
     """
     run_file = paths.parts / "run.json"
     if run_file.is_file():
-        stored = json.loads(run_file.read_text(encoding="utf-8"))
-        if stored.get("fingerprint") != fingerprint:
+        stored = _read_run_record(run_file)
+        if stored.get("fingerprint") == fingerprint:
+            return
+        if _completed_shards(paths.parts):
             changes = describe_changes(stored.get("identity"), identity, stored.get("files"), files)
             raise PipelineError(
                 f"{paths.parts} holds shards of a different run: {changes}; rerun with "
                 "--overwrite to start over, or undo the change to resume"
             )
-        return
+        log.info("%s: no finished shard of the earlier run; starting afresh", paths.parts)
     paths.parts.mkdir(parents=True, exist_ok=True)
     write_json(
         {
@@ -162,6 +167,16 @@ def _claim_parts(paths: OutputPaths, fingerprint: str, identity: dict, files: li
         },
         run_file,
     )
+
+
+def _read_run_record(run_file: Path) -> dict:
+    """OUT.parts/run.json, or an empty record when it is unreadable (a run killed while
+    writing it; without shards it is replaced, with shards the mismatch is reported)."""
+    try:
+        stored = json.loads(run_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return stored if isinstance(stored, dict) else {}
 
 
 def _completed_shards(parts: Path) -> list[dict]:
@@ -378,6 +393,8 @@ def predict(
             "labels": classifier.labels,
             "device": str(classifier.device),
             "backend": classifier.backend,
+            # The graph that scored, beside the folder hash (which leaves the onnx/ cache out).
+            "onnx_graph": classifier.onnx_graph,
             "decision": classifier.decision.as_dict(),
             "cascade": classifier.describe() if hasattr(classifier, "describe") else None,
         },

@@ -119,8 +119,16 @@ class InputFile:
         return [self.path, self.size, self.mtime_ns]
 
 
-def resolve_inputs(inputs: Iterable[str], outputs: Iterable[str | Path]) -> list[InputFile]:
+def resolve_inputs(
+    inputs: Iterable[str],
+    outputs: Iterable[str | Path],
+    read_as: str = "articles",
+    option: str = "--output",
+) -> list[InputFile]:
     """Every file the inputs reach, in reading order, after checking the run can start.
+
+    `read_as` names what the inputs are (articles, annotations) and `option` the command's
+    output option, in the refusal messages.
 
     Raises:
         PipelineError: an input that does not exist (or a glob that matches no file); an output
@@ -135,7 +143,7 @@ def resolve_inputs(inputs: Iterable[str], outputs: Iterable[str | Path]) -> list
             "least one file)"
         )
     files = list_input_files(inputs)
-    _refuse_outputs_among_inputs(inputs, [Path(o) for o in outputs], files)
+    _refuse_outputs_among_inputs(inputs, [Path(o) for o in outputs], files, read_as, option)
     return files
 
 
@@ -161,13 +169,13 @@ def list_input_files(inputs: Iterable[str]) -> list[InputFile]:
 
 
 def _refuse_outputs_among_inputs(
-    inputs: list[str], outputs: list[Path], files: list[InputFile]
+    inputs: list[str], outputs: list[Path], files: list[InputFile], read_as: str, option: str
 ) -> None:
     listed = {file.path for file in files}
     for output in outputs:
         if str(output.resolve()) in listed:
             raise PipelineError(
-                f"{output}: this output would overwrite an input file; choose an --output "
+                f"{output}: this output would overwrite an input file; choose an {option} "
                 "that is not among the inputs"
             )
     for raw in inputs:
@@ -176,12 +184,12 @@ def _refuse_outputs_among_inputs(
             if folder and folder in output.resolve().parents:
                 raise PipelineError(
                     f"{output}: this output is inside the input folder {raw}, so the next run "
-                    f"would read it back as articles; choose an --output outside {raw}"
+                    f"would read it back as {read_as}; choose an {option} outside {raw}"
                 )
             if is_glob(raw) and _glob_could_match(os.path.abspath(raw), os.path.abspath(output)):
                 raise PipelineError(
                     f"{output}: this output matches the input pattern {raw!r}, so the next "
-                    "run would read it back as articles; choose an --output it does not match"
+                    f"run would read it back as {read_as}; choose an {option} it does not match"
                 )
 
 

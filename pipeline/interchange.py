@@ -23,7 +23,12 @@ Formats (`--format`):
 - `argilla`: Parquet with the fields as columns plus `suggestion_label`/`suggestion_score`,
   loadable with `datasets.load_dataset("parquet", ...)` and logged to Argilla from there;
   import also reads Argilla's records export (`label.responses`, `holder.responses`, ...).
-- `csv`: the fields as columns; the rows are imported as edited.
+- `csv`: the fields as columns; the rows are imported as edited. A text cell that a
+  spreadsheet would run as a formula gets a leading `'` on export and loses it on import, as
+  in `predict`'s CSV (`pipeline.outputs.neutralise_csv_cell`), so export -> import is exact.
+
+Outputs are written atomically; an output that cannot be written (a path under a file, a folder
+that cannot be created) is a `PipelineError` naming it.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from pipeline.annotations import (
 )
 from pipeline.errors import DataError, Problem
 from pipeline.labels import LABELS
+from pipeline.outputs import atomic_path, neutralise_csv_cell
 from pipeline.tool_answers import ANSWER_FIELDS, CONTROL, ToolItem, read_tool_export
 
 FORMATS = ("label-studio", "doccano", "prodigy", "argilla", "csv")
@@ -145,9 +151,26 @@ def export_statements(
     scores: dict[str, float] | None = None,
     model_version: str = "",
 ) -> Path:
-    """Write statements for an annotation tool; `scores` (by id) become prediction scores."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write statements for an annotation tool; `scores` (by id) become prediction scores.
+
+    Raises:
+        DataError: an unknown format.
+        PipelineError: `path` cannot be written (names it and says what to do).
+    """
+    if fmt not in FORMATS:
+        raise DataError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
+    with atomic_path(path) as temporary:
+        _write_export(statements, temporary, fmt, scores, model_version)
+    return Path(path)
+
+
+def _write_export(
+    statements: Sequence[Statement],
+    path: Path,
+    fmt: str,
+    scores: dict[str, float] | None,
+    model_version: str,
+) -> None:
     scores = dict(scores or {})
     for statement in statements:  # suggestions carry the model's probabilities
         if statement.id not in scores and statement.probabilities:
@@ -212,12 +235,8 @@ def export_statements(
             writer.writeheader()
             for record in records:
                 probabilities = record.get("probabilities")
-                writer.writerow(
-                    {**record, "probabilities": json.dumps(probabilities) if probabilities else ""}
-                )
-    else:
-        raise DataError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
-    return path
+                record["probabilities"] = json.dumps(probabilities) if probabilities else ""
+                writer.writerow({k: neutralise_csv_cell(v) for k, v in record.items()})
 
 
 def _joined_note(note: object, additions: list[str]) -> object:
@@ -319,11 +338,14 @@ def import_statements(path: str | Path, fmt: str) -> tuple[list[Statement], list
 
 
 def write_statements(statements: Sequence[Statement], path: str | Path) -> Path:
-    """Write statements in the annotation format (JSON Lines)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "".join(json.dumps(_record(s), ensure_ascii=False) + "\n" for s in statements),
-        encoding="utf-8",
-    )
-    return path
+    """Write statements in the annotation format (JSON Lines), atomically.
+
+    Raises:
+        PipelineError: `path` cannot be written (names it and says what to do).
+    """
+    with atomic_path(path) as temporary:
+        temporary.write_text(
+            "".join(json.dumps(_record(s), ensure_ascii=False) + "\n" for s in statements),
+            encoding="utf-8",
+        )
+    return Path(path)

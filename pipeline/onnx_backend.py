@@ -93,6 +93,18 @@ def cached_graph(folder: str | Path, name: str, weights_sha256: str) -> Path | N
     return graph
 
 
+def graph_provenance(graph: Path) -> dict:
+    """What a run's manifest records about the graph that scored: its file (relative to the
+    model folder), its SHA-256 and that of the weights it was exported from, as `source.json`
+    holds them (the graph was checked against both when it was loaded)."""
+    record = _read_source_record(graph.parent)
+    return {
+        "file": f"{ONNX_DIR}/{graph.name}",
+        "sha256": record.get("graphs", {}).get(graph.name),
+        "weights_sha256": record.get("weights_sha256"),
+    }
+
+
 def export_onnx(folder: str | Path, model, tokenizer, weights_sha256: str) -> Path:
     """Export the PyTorch model to `<folder>/onnx/model.onnx` (dynamic batch and length) and
     record the weights it came from; an earlier cache (and its quantized graph) is replaced."""

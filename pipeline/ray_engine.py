@@ -188,13 +188,15 @@ def predict_with_ray(
         "actors": str(actor_dictionary_path(options.actors, model_dir).resolve()),
     }
     scored_dir = work / "scored"
+    onnx_graph = None
     if n_documents:
         # Export or quantize the ONNX graph once, before the actors start in parallel.
         from pipeline.cascade import load_classifier
 
-        backend = load_classifier(
+        loaded = load_classifier(
             model_dir, device="cuda" if use_gpu else "cpu", backend=options.backend
-        ).backend
+        )
+        backend, onnx_graph = loaded.backend, loaded.onnx_graph
         dataset = ray.data.read_parquet(str(work / "documents"))
         dataset = dataset.map_batches(segment_batch, fn_kwargs={"options": segment}, batch_size=256)
         dataset = dataset.map_batches(
@@ -257,6 +259,7 @@ def predict_with_ray(
         "model": {
             "folder": str(model_dir),
             "sha256": model_hash,
+            "onnx_graph": onnx_graph,  # the graph every actor loads (verified, then exported)
             # The decision rule travels with the model folder; every actor applies the same one.
             "decision": DecisionRule.from_meta(
                 json.loads((Path(model_dir) / "meta.json").read_text(encoding="utf-8"))

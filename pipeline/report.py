@@ -49,31 +49,71 @@ class Predictions:
     manifest: dict
 
 
+DAMAGED_HINT = "rerun `stance predict` with --overwrite to write it again"
+
+
 def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
     """One output table; an empty one still has its columns, and CSV text cells get back
-    the exact text `stance predict` scored (see `pipeline.outputs.restore_csv_cell`)."""
+    the exact text `stance predict` scored (see `pipeline.outputs.restore_csv_cell`).
+
+    Raises:
+        PipelineError: the file is damaged (unreadable, or without the columns predict
+            writes); names it, and the line for JSON Lines.
+    """
     from pipeline.outputs import restore_csv_cell
 
-    if path.suffix == ".parquet":
-        frame = pd.read_parquet(path)
-    elif path.suffix == ".csv":
-        frame = pd.read_csv(path, keep_default_na=False, dtype={"date": str, "month": str})
-        for column in frame.select_dtypes(include=["object", "string"]).columns:
-            frame[column] = frame[column].map(restore_csv_cell)
-    else:
-        # Values keep their JSON types: pandas would otherwise parse a "date" column itself,
-        # turning 2024-13-45 into NaT without a word.
-        frame = pd.read_json(path, lines=True, dtype=False)
+    try:
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        elif path.suffix == ".csv":
+            frame = pd.read_csv(path, keep_default_na=False, dtype={"date": str, "month": str})
+            for column in frame.select_dtypes(include=["object", "string"]).columns:
+                frame[column] = frame[column].map(restore_csv_cell)
+        else:
+            # Values keep their JSON types: pandas would otherwise parse a "date" column itself,
+            # turning 2024-13-45 into NaT without a word.
+            frame = pd.read_json(path, lines=True, dtype=False)
+    except (ValueError, OSError) as exc:  # parser, Arrow, JSON and decode errors are ValueErrors
+        raise PipelineError(f"{_damage(path, exc)}; {DAMAGED_HINT}") from None
     if frame.empty:
-        frame = frame.reindex(columns=columns)
+        return frame.reindex(columns=columns)
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise PipelineError(
+            f"{path}: missing column(s) {', '.join(missing)}: not a table written by "
+            f"`stance predict`; {DAMAGED_HINT}"
+        )
     return frame
+
+
+def _damage(path: Path, error: Exception) -> str:
+    """Where and how a predict output is damaged: the first bad line of a JSON Lines file,
+    else the reader's own reason."""
+    if path.suffix == ".jsonl":
+        from pipeline.jsonl import iter_jsonl_objects
+
+        for _, item in iter_jsonl_objects(path):
+            if not isinstance(item, dict):
+                return str(item)
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"{path}: unreadable ({reason})"
+
+
+def _read_manifest(path: Path) -> dict:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PipelineError(f"{path}: unreadable run manifest ({exc}); {DAMAGED_HINT}") from None
+    if not isinstance(manifest, dict):
+        raise PipelineError(f"{path}: not a run manifest (expected a JSON object); {DAMAGED_HINT}")
+    return manifest
 
 
 def load_predictions(path: str | Path) -> Predictions:
     """Read OUT and the files `stance predict` wrote beside it.
 
     Raises:
-        PipelineError: a file is missing (names it).
+        PipelineError: a file is missing or damaged (names it).
     """
     paths = OutputPaths.for_output(path)
     for required in (paths.passages, paths.articles, paths.actors, paths.manifest):
@@ -88,7 +128,7 @@ def load_predictions(path: str | Path) -> Predictions:
         passages=passages,
         articles=articles,
         actors=_read_table(paths.actors, ACTOR_SCHEMA.names),
-        manifest=json.loads(paths.manifest.read_text(encoding="utf-8")),
+        manifest=_read_manifest(paths.manifest),
     )
 
 
@@ -292,10 +332,19 @@ def write_report(
     max_full_articles: int = 200,
     title: str | None = None,
 ) -> Path:
-    """Write the self-contained HTML report for a `stance predict` output; return its path."""
+    """Write the self-contained HTML report for a `stance predict` output; return its path.
+
+    Raises:
+        PipelineError: a predict file is missing, or `output` is one of the files the report
+            reads (writing the page there would destroy the predictions).
+    """
+    from pipeline.inputs import resolve_inputs
     from pipeline.outputs import atomic_path
 
     predictions = load_predictions(predictions_path)
+    paths = OutputPaths.for_output(predictions_path)
+    read = [paths.passages, paths.articles, paths.actors, paths.manifest]
+    resolve_inputs([str(path) for path in read], [output])
     data = report_data(predictions, max_full_articles=max_full_articles)
     if data["overview"]["timeline_note"]:
         log.warning("%s: %s", predictions_path, data["overview"]["timeline_note"])

@@ -117,6 +117,7 @@ def to_statement(
     label = row["label"]
     holder = "" if label == "none" else (row["holder"] or "unknown")
     digest = hashlib.sha1(f"{row['passage_id']}".encode()).hexdigest()[:10]
+    date, date_note = annotation_date(row.get("date"))
     return Statement(
         id=f"suggest-{digest}",
         text=row["text"],
@@ -125,13 +126,29 @@ def to_statement(
         condition=CONDITION_TO_STATE if label == "conditional" else "",
         doc_id=row["doc_id"],
         source=source,
-        date=row.get("date") or None,
+        date=date,
         char_start=row["start"],
         char_end=row["end"],
         annotator=f"{MODEL_ANNOTATOR}{model_name}",
-        note=f"suggested ({how}, {strategy} {score:.3f}); confirm or correct the label",
+        note=f"suggested ({how}, {strategy} {score:.3f}); confirm or correct the label" + date_note,
         probabilities={label_: round(float(row[f"p_{label_}"]), 4) for label_ in LABELS},
     )
+
+
+def annotation_date(value: str | None) -> tuple[str | None, str]:
+    """An article's date as the annotation format wants it (YYYY-MM-DD; the day of a full
+    timestamp), and a note when it is not a date: articles may carry any date text, and one
+    bad date must not stop a suggestion run."""
+    import datetime as dt
+
+    if not value:
+        return None, ""
+    for parse in (dt.date.fromisoformat, lambda text: dt.datetime.fromisoformat(text).date()):
+        try:
+            return parse(value.strip()).isoformat(), ""
+        except ValueError:
+            continue
+    return None, f"; the article's date {value[:40]!r} is not a date (YYYY-MM-DD): left out"
 
 
 def source_name(document_input: str) -> str:

@@ -317,9 +317,13 @@ _CSV_CELLS = (
 
 
 def _csv_row(row: dict) -> dict:
-    """A CSV row as statement fields: blank cells -> None, offsets and probabilities parsed."""
+    """A CSV row as statement fields: blank cells -> None, offsets and probabilities parsed,
+    and text cells without the mark `stance export` put before formula-like text."""
+    from pipeline.outputs import restore_csv_cell
+
     if None in row:
         raise _Shape("row", "more values than the header has columns")
+    row = {key: restore_csv_cell(value) for key, value in row.items()}
     for key, convert, expected in _CSV_CELLS:
         value = row.get(key)
         try:

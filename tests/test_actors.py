@@ -76,6 +76,17 @@ def test_actor_file_with_a_number_as_name_or_not_utf8_is_named_with_its_line(tmp
     )
 
 
+def test_actor_file_with_an_empty_name_is_named_with_its_line(tmp_path):
+    blank = tmp_path / "blank.yaml"
+    blank.write_text('Taliban: [Islamic Emirate]\n"  ": [Kabul]\n')
+    with pytest.raises(ConfigError) as info:
+        ActorDictionary.from_yaml(blank)
+    assert str(info.value) == (
+        f"{blank}:2: '  ': an actor name must not be empty; write the canonical name used in "
+        "the `holder` field"
+    )
+
+
 def test_holders_command_uses_the_model_dictionary_from_any_folder(
     trained_toy_model, tmp_path, monkeypatch
 ):

@@ -191,3 +191,21 @@ def test_lines_that_are_not_objects_are_located_without_a_traceback(tmp_path):
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert result.output.startswith(f"error: {latin}:2: not UTF-8 (invalid byte 0xE9")
     assert result.output.rstrip().endswith("re-save the file as UTF-8")
+
+
+def test_disagreements_never_overwrite_an_annotation_file_and_bad_places_are_named(tmp_path):
+    a, b = write(tmp_path / "a.jsonl", A), write(tmp_path / "b.jsonl", B)
+    before = a.read_bytes()
+    result = CliRunner().invoke(cli, ["agreement", str(a), str(b), "--disagreements", str(a)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stderr == (
+        f"error: {a}: this output would overwrite an input file; choose an --disagreements "
+        "that is not among the inputs\n"
+    )
+    assert a.read_bytes() == before
+    under_a_file = a / "d.jsonl"
+    result = CliRunner().invoke(
+        cli, ["agreement", str(a), str(b), "--disagreements", str(under_a_file)]
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith(f"error: {under_a_file}: cannot write the output here: ")

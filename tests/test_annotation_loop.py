@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 
 import numpy as np
@@ -114,6 +115,53 @@ def test_export_import_round_trip_keeps_every_field(fmt, tmp_path):
     back, problems = import_statements(path, fmt)
     assert problems == []
     assert back == statements()
+
+
+def test_csv_export_neutralises_formulas_and_import_restores_them(tmp_path):
+    formulas = Statement(
+        id="=id",
+        text='=HYPERLINK("http://x","talks")',
+        label="conditional",
+        holder="@rebels",
+        target="+army",
+        condition="-1 troops",
+        doc_id="d",
+        source="authored",
+        annotator="a",
+        note="'quoted already",
+    )
+    path = export_statements([formulas], tmp_path / "s.csv", "csv")
+    with open(path, encoding="utf-8", newline="") as handle:
+        row = next(csv.DictReader(handle))
+    assert row["id"] == "'=id" and row["text"] == """'=HYPERLINK("http://x","talks")"""
+    assert (row["holder"], row["target"], row["condition"], row["note"]) == (
+        "'@rebels",
+        "'+army",
+        "'-1 troops",
+        "''quoted already",
+    )
+    back, problems = import_statements(path, "csv")
+    assert problems == [] and back == [formulas]
+
+
+def test_exports_and_imports_to_an_unwritable_place_are_clear_errors(tmp_path):
+    from pipeline.errors import PipelineError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    target = blocker / "out.jsonl"
+    expected = f"{target}: cannot write the output here: "
+    with pytest.raises(PipelineError, match=f"^{re.escape(expected)}"):
+        write_statements(statements(), target)
+    with pytest.raises(PipelineError, match=f"^{re.escape(expected)}"):
+        export_statements(statements(), target, "doccano")
+    exported = export_statements(statements(), tmp_path / "d.jsonl", "doccano")
+    result = CliRunner().invoke(
+        cli, ["import", str(exported), "--format", "doccano", "--output", str(target)]
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith(f"error: {expected}")
+    assert not target.exists()
 
 
 def test_exports_follow_the_tools_documented_shapes(tmp_path):
@@ -601,3 +649,118 @@ def test_suggested_offsets_validate_on_a_bom_crlf_source(trained_toy_model, tmp_
     records, problems = validate([suggestions])
     assert problems == []
     assert len(records) == 4 and {r.statement.source for r in records} == {"windows.txt"}
+
+
+def _suggest(model_dir, *inputs, output):
+    return CliRunner().invoke(
+        cli,
+        [
+            "suggest",
+            "--model",
+            str(model_dir),
+            *[str(i) for i in inputs],
+            "--n",
+            "2",
+            "--output",
+            str(output),
+            "--actors",
+            str(REPO / "configs/actors.yaml"),
+            "--device",
+            "cpu",
+        ],
+    )
+
+
+def test_suggest_with_a_missing_input_is_an_error_naming_it(trained_toy_model, tmp_path):
+    missing = tmp_path / "no-such-folder"
+    result = _suggest(trained_toy_model.model_dir, SOURCES, missing, output=tmp_path / "s.jsonl")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: input not found: {missing}; check the path (a glob must match at least one file)\n"
+    )
+    assert not (tmp_path / "s.jsonl").exists()
+
+
+def test_suggest_reports_renamed_duplicate_ids_as_renamed_not_skipped(trained_toy_model, tmp_path):
+    for name in ("a.jsonl", "b.jsonl"):
+        (tmp_path / name).write_text(
+            json.dumps({"id": "dup", "text": "The rebels said they were ready to talk."}) + "\n"
+        )
+    result = _suggest(
+        trained_toy_model.model_dir,
+        tmp_path / "a.jsonl",
+        tmp_path / "b.jsonl",
+        output=tmp_path / "out" / "s.jsonl",
+    )
+    assert result.exit_code == 0, result.output
+    assert "skipped" not in result.stderr
+    assert result.stderr.startswith(f"renamed {tmp_path / 'b.jsonl'}:1: duplicate id 'dup'")
+
+
+def test_export_and_import_never_write_over_their_input(tmp_path):
+    authored = statements()[:2]  # validate needs no source documents for these
+    annotations = write_statements(authored, tmp_path / "gold.jsonl")
+    before = annotations.read_bytes()
+    refusal = "this output would overwrite an input file; choose an --output that is not among"
+    result = CliRunner().invoke(
+        cli, ["export", str(annotations), "--format", "doccano", "--output", str(annotations)]
+    )
+    assert result.exit_code == 1 and result.stderr.startswith(f"error: {annotations}: {refusal}")
+    assert annotations.read_bytes() == before
+    tasks = export_statements(statements(), tmp_path / "tasks.json", "label-studio")
+    tasks_before = tasks.read_bytes()
+    result = CliRunner().invoke(
+        cli, ["import", str(tasks), "--format", "label-studio", "--output", str(tasks)]
+    )
+    assert result.exit_code == 1 and result.stderr.startswith(f"error: {tasks}: {refusal}")
+    assert tasks.read_bytes() == tasks_before
+
+
+@pytest.mark.parametrize(
+    "option", [["--n", "0"], ["--random-share", "1.5"], ["--per-article", "0"]]
+)
+def test_suggest_refuses_out_of_range_options(tmp_path, option):
+    result = CliRunner().invoke(
+        cli, ["suggest", "--model", str(tmp_path), str(SOURCES), "--output", "s.jsonl", *option]
+    )
+    assert result.exit_code == 2 and f"Invalid value for '{option[0]}'" in result.output
+
+
+def test_suggestions_from_articles_with_odd_dates_are_written(trained_toy_model, tmp_path):
+    records = tmp_path / "articles.jsonl"
+    records.write_text(
+        json.dumps({"id": "bad", "text": "The rebels were ready to talk.", "date": "2024-13-45"})
+        + "\n"
+        + json.dumps(
+            {"id": "stamp", "text": "The army refused any talks.", "date": "2024-01-02T10:00Z"}
+        )
+        + "\n"
+    )
+    output = tmp_path / "out" / "s.jsonl"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "suggest",
+            "--model",
+            str(trained_toy_model.model_dir),
+            str(records),
+            "--n",
+            "2",
+            "--per-article",
+            "1",
+            "--output",
+            str(output),
+            "--actors",
+            str(REPO / "configs/actors.yaml"),
+            "--device",
+            "cpu",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    written = [json.loads(line) for line in output.read_text().splitlines()]
+    dates = {(s["doc_id"], s["date"]) for s in written}
+    assert dates == {("bad", None), ("stamp", "2024-01-02")}
+    bad = next(s for s in written if s["doc_id"] == "bad")
+    assert bad["note"].endswith(
+        "the article's date '2024-13-45' is not a date (YYYY-MM-DD): left out"
+    )

@@ -205,3 +205,24 @@ def test_model_asking_to_run_its_own_code_is_refused(trained_toy_model, tmp_path
         f"{folder / 'config.json'}: auto_map: the model asks to run its own Python code "
         "(AutoModelForSequenceClassification), which this tool never does"
     )
+
+
+def test_damaged_config_or_tokenizer_files_are_named_not_a_traceback(trained_toy_model, tmp_path):
+    import pytest
+
+    from pipeline import StanceClassifier
+    from pipeline.errors import ModelFolderError
+
+    cases = [
+        ("config.json", "{}", "config.json (Unrecognized model in"),
+        ("tokenizer.json", "", "tokenizer files (tokenizer.json, tokenizer_config.json) ("),
+        ("tokenizer.json", "{}", "tokenizer files (tokenizer.json, tokenizer_config.json) ("),
+        ("tokenizer.json", '{"added_tokens": []}', "tokenizer files (tokenizer.json, "),
+    ]
+    for number, (name, content, named) in enumerate(cases):
+        folder = _copy_model(trained_toy_model, tmp_path / str(number))
+        (folder / name).write_text(content)
+        with pytest.raises(ModelFolderError) as info:
+            StanceClassifier.load(folder, device="cpu", backend="torch")
+        assert str(info.value).startswith(f"{folder}: cannot read its {named}")
+        assert str(info.value).endswith("restore the model folder from its source, or retrain")

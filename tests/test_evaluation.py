@@ -185,6 +185,30 @@ def test_gate_names_what_is_wrong_with_a_malformed_metrics_file(tmp_path, conten
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("gate", "articles", "message"),
+    [
+        ({"macro_f1_floor": 0.5}, None, "gate passed\n"),  # against_best_baseline defaults on
+        ({"macro_f1_floor": "0.95"}, None, "gate failed: fine-tuned test macro-F1 0.800 is below"),
+        (
+            {"macro_f1_floor": 0.5, "article_f1_floor": 0.5},
+            {"models": {"finetuned": "not an object"}},
+            "gate passed\n",
+        ),
+    ],
+)
+def test_gate_reads_hand_written_metrics_without_a_traceback(tmp_path, gate, articles, message):
+    report = passing_report()
+    report["gate"] = gate
+    if articles is not None:
+        report["articles"] = articles
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(report))
+    result = CliRunner().invoke(cli, ["gate", str(path)])
+    assert not isinstance(result.exception, (KeyError, TypeError, AttributeError))
+    assert result.output.startswith(message)
+
+
 def test_evaluate_run_writes_the_full_report(trained_toy_model, tmp_path):
     config = Config.model_validate(
         {

@@ -168,12 +168,70 @@ def test_completed_run_is_not_redone_and_changed_runs_do_not_mix(model_dir, tmp_
     first = predict(str(model_dir), [str(SOURCES)], out, options(), device="cpu", progress=False)
     again = predict(str(model_dir), [str(SOURCES)], out, options(), device="cpu", progress=False)
     assert again == {**first, "already_complete": True}
-    (tmp_path / "p.parts").mkdir()
-    (tmp_path / "p.parts" / "run.json").write_text(json.dumps({"fingerprint": "other"}))
+    parts = tmp_path / "p.parts"
+    parts.mkdir()
+    (parts / "run.json").write_text(json.dumps({"fingerprint": "other"}))
+    (parts / "shard-000000.parquet").write_bytes(b"finished shard of the other run")
+    (parts / "shard-000000.json").write_text(
+        json.dumps({"number": 0, "file": "shard-000000.parquet", "first": 0, "last": 1})
+    )
     with pytest.raises(PipelineError, match="holds shards of a different run"):
         predict(
             str(model_dir), [str(SOURCES)], out, options(window=2), device="cpu", progress=False
         )
+
+
+def test_run_that_failed_before_its_first_shard_does_not_block_a_changed_rerun(
+    model_dir, tmp_path, monkeypatch
+):
+    import pipeline.inference as inference
+
+    def fail(classifier, batch):
+        raise PipelineError("scoring failed")
+
+    real_score = inference.score_passages
+    monkeypatch.setattr(inference, "score_passages", fail)
+    out = tmp_path / "p.jsonl"
+    with pytest.raises(PipelineError, match="scoring failed"):
+        predict(str(model_dir), [str(SOURCES)], out, options(), device="cpu", progress=False)
+    assert (tmp_path / "p.parts" / "run.json").is_file()
+    assert not list((tmp_path / "p.parts").glob("shard-*.json"))
+
+    monkeypatch.setattr(inference, "score_passages", real_score)
+    manifest = predict(
+        str(model_dir), [str(SOURCES)], out, options(window=2), device="cpu", progress=False
+    )
+    assert manifest["status"] == "complete" and manifest["resumed_shards"] == 0
+    assert manifest["config"]["predict"]["window"] == 2
+    assert not (tmp_path / "p.parts").exists()
+
+
+@pytest.mark.parametrize(
+    ("backend", "graph"),
+    [("onnx", "model.onnx"), ("onnx-int8", "model.uint8.onnx"), ("torch", None)],
+)
+def test_manifest_records_the_onnx_graph_that_scored(model_dir, tmp_path, backend, graph):
+    from pipeline.provenance import sha256_file
+
+    folder = tmp_path / "model"
+    shutil.copytree(model_dir, folder, ignore=shutil.ignore_patterns("onnx"))
+    manifest = predict(
+        str(folder),
+        [str(SOURCES)],
+        tmp_path / "p.jsonl",
+        options(backend=backend),
+        device="cpu",
+        progress=False,
+    )
+    recorded = manifest["model"]["onnx_graph"]
+    if graph is None:
+        assert recorded is None
+    else:
+        assert recorded == {
+            "file": f"onnx/{graph}",
+            "sha256": sha256_file(folder / "onnx" / graph),
+            "weights_sha256": sha256_file(folder / "model.safetensors"),
+        }
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])

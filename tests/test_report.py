@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -159,6 +160,57 @@ def test_report_to_an_unwritable_place_is_a_clear_error(predictions, tmp_path):
     )
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: {blocker / 'r.html'}: cannot write the output here: ")
+
+
+@pytest.mark.parametrize("target", ["passages.jsonl", "passages.articles.jsonl"])
+def test_report_over_a_predict_file_is_refused_and_the_file_kept(predictions, target):
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    victim = predictions.parent / target
+    before = victim.read_bytes()
+    result = CliRunner().invoke(cli, ["report", str(predictions), "--output", str(victim)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {victim}: this output would overwrite an input file; choose an --output that "
+        "is not among the inputs\n"
+    )
+    assert victim.read_bytes() == before
+
+
+def _damaged_copy(predictions, folder, name, content: bytes, append=False):
+    for file in predictions.parent.glob("passages*"):
+        shutil.copy(file, folder / file.name)
+    target = folder / name
+    target.write_bytes((target.read_bytes() if append else b"") + content)
+    return folder / "passages.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "append", "expected"),
+    [
+        ("passages.jsonl", b"{broken\n", True, r"passages.jsonl:\d+: json: invalid JSON"),
+        ("passages.jsonl", b"\xff\xfe\n", True, r"passages.jsonl:\d+: encoding: not UTF-8"),
+        ("passages.manifest.json", b"nope", False, "passages.manifest.json: unreadable run"),
+        ("passages.actors.csv", b"", False, "passages.actors.csv: unreadable"),
+        ("passages.articles.jsonl", b'{"a": 1}\n', False, "passages.articles.jsonl: missing col"),
+    ],
+)
+def test_damaged_predict_outputs_are_named_not_a_traceback(
+    predictions, tmp_path, name, content, append, expected
+):
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    damaged = _damaged_copy(predictions, tmp_path, name, content, append)
+    result = CliRunner().invoke(cli, ["report", str(damaged), "--output", str(tmp_path / "r.html")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert re.match(rf"error: {re.escape(str(tmp_path))}/{expected}", result.stderr)
+    assert result.stderr.rstrip().endswith(
+        "rerun `stance predict` with --overwrite to write it again"
+    )
 
 
 def test_report_reads_csv_text_back_exactly(trained_toy_model, tmp_path):
