@@ -42,7 +42,7 @@ class ModelConfig(_Section):
 class TrainConfig(_Section):
     """The fine-tuning loop."""
 
-    epochs: int = Field(default=3, ge=1)
+    epochs: int = Field(default=4, ge=1)
     batch_size: int = Field(default=16, ge=1)
     learning_rate: float = Field(default=3e-5, gt=0)
     weight_decay: float = Field(default=0.01, ge=0)
