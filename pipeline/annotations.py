@@ -140,7 +140,8 @@ def annotation_files(paths: Iterable[str | Path]) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
-def _problems_from_validation(error: ValidationError, path: str, line: int) -> list[Problem]:
+def problems_from_validation(error: ValidationError, path: str, line: int) -> list[Problem]:
+    """One `Problem` per field pydantic rejected in the record at `path:line`."""
     problems = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "record"
@@ -173,13 +174,14 @@ def read_annotation_file(path: str | Path) -> tuple[list[Record], list[Problem]]
         try:
             statement = Statement.model_validate(data)
         except ValidationError as exc:
-            problems.extend(_problems_from_validation(exc, str(path), number))
+            problems.extend(problems_from_validation(exc, str(path), number))
             continue
         records.append(Record(statement, str(path), number))
     return records, problems
 
 
-def _normalise(text: str) -> str:
+def normalise_text(text: str) -> str:
+    """Lower-cased alphanumeric words, single-spaced: the form near-duplicates are compared in."""
     return " ".join("".join(c.lower() if c.isalnum() else " " for c in text).split())
 
 
@@ -208,7 +210,7 @@ def _conflicting_label_problems(records: list[Record]) -> list[Problem]:
         return []
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    normalised = [_normalise(r.statement.text) for r in records]
+    normalised = [normalise_text(r.statement.text) for r in records]
     vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), use_idf=False).fit_transform(
         normalised
     )

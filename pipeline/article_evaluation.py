@@ -24,7 +24,8 @@ import numpy as np
 from pipeline.actors import ActorDictionary
 from pipeline.articles import Document
 from pipeline.gold_articles import GoldArticle, GoldSentence
-from pipeline.scoring import Passage, SegmentOptions, document_passages, score_passages
+from pipeline.prediction.rows import Passage
+from pipeline.scoring import SegmentOptions, document_passages, score_passages
 
 ALL = "all"
 NO_STANCE_GROUPS = ("passing", "unrelated")

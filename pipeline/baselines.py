@@ -8,7 +8,6 @@ loaded with an explicit allow-list of scikit-learn types: a saved file cannot ru
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -138,14 +137,15 @@ class SentenceEmbedder:
         return np.stack([self._cache[t] for t in texts])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
             from pipeline.base_models import resolve_base_model
+            from pipeline.offline import offline_hub
 
             path = resolve_base_model(self.base_model_name).path
-            self._model = SentenceTransformer(str(path), device=None, local_files_only=True)
+            with offline_hub():
+                self._model = SentenceTransformer(str(path), device=None, local_files_only=True)
         return self._model.encode(
             texts,
             batch_size=self.batch_size,

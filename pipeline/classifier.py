@@ -8,16 +8,15 @@ names what is missing.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from pipeline.decision import DecisionRule
 from pipeline.errors import ModelFolderError
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from pipeline.offline import offline_hub
 
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "meta.json", "config.yaml")
 # Padded tokens per batch. On CPU small batches stay in cache (2,048 was fastest and used the
@@ -123,7 +122,8 @@ def _load_part(folder: Path, files: str, load, errors: tuple = DAMAGED_PART_ERRO
         ModelFolderError: transformers could not read the part.
     """
     try:
-        return load()
+        with offline_hub():
+            return load()
     except errors as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelFolderError(
@@ -187,6 +187,39 @@ def length_sorted_batches(
     if current:
         batches.append(np.asarray(current))
     return batches
+
+
+class LogitsBackend(Protocol):
+    """What turns a padded batch of features into logits: PyTorch or ONNX Runtime.
+
+    `tensors` is what the tokenizer should pad into (`pt` or `np`); `logits` returns a float32
+    array of shape (batch, labels). A new runtime is one class with these two members, chosen
+    in `logits_backend`.
+    """
+
+    tensors: str
+
+    def logits(self, features: dict) -> np.ndarray: ...
+
+
+class TorchLogits:
+    """PyTorch: features moved to the model's device, logits back as float32 numpy."""
+
+    tensors = "pt"
+
+    def __init__(self, model, device):
+        self.model = model
+        self.device = device
+
+    def logits(self, features: dict) -> np.ndarray:
+        features = {k: v.to(self.device, non_blocking=True) for k, v in features.items()}
+        return self.model(**features).logits.float().cpu().numpy()
+
+
+def logits_backend(model, encoder, device) -> LogitsBackend:
+    """The one place a runtime is picked: the loaded ONNX graph (`onnx_backend.OnnxEncoder`)
+    when there is one, else the PyTorch model."""
+    return encoder if encoder is not None else TorchLogits(model, device)
 
 
 class StanceClassifier:
@@ -300,9 +333,10 @@ class StanceClassifier:
             # Only a graph recorded as exported from these very weights is used.
             graph = cached_graph(folder, FP32_FILE, weights_sha256)
         if backend == "torch" or graph is None:
-            model = AutoModelForSequenceClassification.from_pretrained(
-                folder, use_safetensors=True, local_files_only=True
-            )
+            with offline_hub():
+                model = AutoModelForSequenceClassification.from_pretrained(
+                    folder, use_safetensors=True, local_files_only=True
+                )
         if backend == "torch":
             model.to(torch_device).eval()
             if torch_device.type == "cuda":
@@ -374,18 +408,14 @@ class StanceClassifier:
             [len(ids) for ids in input_ids], self.tokens_per_batch, self.max_batch_size
         )
         keys = [key for key in encoded if key != "overflow_to_sample_mapping"]
-        tensors = "np" if self.encoder is not None else "pt"
+        backend = logits_backend(self.model, self.encoder, self.device)
         with torch.inference_mode():
             for batch in batches:
                 features = self.tokenizer.pad(
                     {key: [encoded[key][i] for i in batch] for key in keys},
-                    return_tensors=tensors,
+                    return_tensors=backend.tensors,
                 )
-                if self.encoder is not None:
-                    logits[batch] = self.encoder(features)
-                    continue
-                features = {k: v.to(self.device, non_blocking=True) for k, v in features.items()}
-                logits[batch] = self.model(**features).logits.float().cpu().numpy()
+                logits[batch] = backend.logits(features)
         return logits, owners
 
     def predict_proba(

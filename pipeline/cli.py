@@ -413,10 +413,8 @@ def predict(
             options = options.model_copy(update={"unit": unit})
         if actors:
             options = options.model_copy(update={"actors": actors})
-        if engine == "ray":
-            from pipeline.ray_engine import predict_with_ray as run_predict
-        else:
-            from pipeline.inference import predict as run_predict
+        from pipeline.prediction.run import predict as run_predict
+
         manifest = run_predict(
             str(folder),
             list(inputs),
@@ -425,6 +423,7 @@ def predict(
             device=device,
             progress=not quiet,
             overwrite=overwrite,
+            engine=engine,
         )
     except PipelineError as error:
         _fail(error)
@@ -460,22 +459,9 @@ def predict(
 
 def _show_stance_passages(path: str, limit: int) -> None:
     """Print the stance passages of a predict output, whatever its format."""
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
+    from pipeline.prediction.rows import read_passages
 
-    from pipeline.inference import PASSAGE_SCHEMA
-    from pipeline.outputs import output_format
-
-    fmt = output_format(path)
-    if fmt == "parquet":
-        rows = pq.read_table(path).to_pylist()
-    elif fmt == "csv":
-        types = {field.name: field.type for field in PASSAGE_SCHEMA}
-        rows = pacsv.read_csv(
-            path, convert_options=pacsv.ConvertOptions(column_types=types)
-        ).to_pylist()
-    else:
-        rows = [json.loads(line) for line in open(path, encoding="utf-8")]
+    rows = read_passages(path)
     stance = [r for r in rows if r["label"] != "none"]
     shown = f" (first {limit})" if len(stance) > limit else ""
     click.echo(f"\n{len(stance)} stance passages{shown}:")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -64,6 +64,7 @@ class DecisionConfig(_Section):
     rule: Literal["threshold", "argmax"] = "threshold"
     target_precision: float = Field(default=0.8, gt=0, le=1)
     none_rate: float = Field(default=0.87, gt=0, lt=1)
+    min_threshold: float = Field(default=0.5, ge=0, lt=1)
 
 
 class EvaluateConfig(_Section):
@@ -84,6 +85,29 @@ class EvaluateConfig(_Section):
     articles: str | None = "../shared/realnews"
     article_precision_floor: float = Field(default=0.0, ge=0, le=1)
     article_f1_floor: float = Field(default=0.0, ge=0, le=1)
+    # The runtime the fine-tuned model is evaluated with (recorded in metrics.json). torch is
+    # the runtime it was trained and calibrated in; onnx/onnx-int8 export into the model folder.
+    backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
+
+
+class FieldsConfig(_Section):
+    """Which field of an input record (JSONL, CSV, Parquet) holds each part of an article.
+
+    The defaults read records whose fields are named as in the product's documents; a news-please
+    JSONL dump needs `{text: maintext, date: date_publish}`.
+    """
+
+    id: str = Field(default="id", min_length=1)
+    text: str = Field(default="text", min_length=1)
+    title: str = Field(default="title", min_length=1)
+    date: str = Field(default="date", min_length=1)
+    source: str = Field(default="source", min_length=1)
+    url: str = Field(default="url", min_length=1)
+    language: str = Field(default="language", min_length=1)
+
+
+# An ISO 639 code as the language identifier (py3langid) gives it: `en`, `es`, `ar`, `pcm`.
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
 
 
 class PredictConfig(_Section):
@@ -100,6 +124,11 @@ class PredictConfig(_Section):
     # else configs/actors.yaml. A path here (or --actors) replaces it.
     actors: str | None = None
     backend: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"
+    fields: FieldsConfig = FieldsConfig()
+    # The languages the model was trained for; articles in others are skipped and reported.
+    # None scores every language.
+    languages: list[LanguageCode] | None = Field(default=["en"], min_length=1)
+    max_compression_ratio: int = Field(default=100, ge=1)
 
 
 class Config(_Section):

@@ -492,7 +492,9 @@ def evaluate_run(
 
     statements, split = split_for_config(config)
     resamples = bootstrap_indices(len(split.test), config.evaluate.bootstrap_samples, config.seed)
-    classifier = load_classifier(model_dir, device=config.train.device)
+    classifier = load_classifier(
+        model_dir, device=config.train.device, backend=config.evaluate.backend
+    )
     scored = [
         score(FINETUNED, f"fine-tuned {config.model.base_model}", classifier, split.test, resamples)
     ]
@@ -526,6 +528,7 @@ def evaluate_run(
             "split_sizes": split.sizes(),
         },
         "calibration": calibration,
+        "backend": classifier.backend,
         "test": {
             "models": {m.name: {"description": m.description, **m.metrics} for m in scored},
             **comparison,
@@ -559,7 +562,7 @@ def evaluate_model_on_articles(model_dir: str | Path, folder: str | Path) -> dic
     from pipeline.config import load_config
 
     config = load_config(Path(model_dir) / "config.yaml")
-    classifier = load_classifier(model_dir, backend=config.predict.backend)
+    classifier = load_classifier(model_dir, backend=config.evaluate.backend)
     return {
         "schema_version": METRICS_SCHEMA_VERSION,
         "created": utc_now(),
@@ -581,6 +584,7 @@ def evaluate_file(
     samples: int = 1000,
     seed: int = 13,
     device: str = "auto",
+    backend: str = "torch",
 ) -> tuple[dict, list[ScoredModel], list[Statement]]:
     """Score a model on any labelled file(s) in the annotation format (a user's own gold data).
 
@@ -592,7 +596,7 @@ def evaluate_file(
     from pipeline.cascade import load_classifier
 
     statements = load_statements(data_paths)
-    classifier = load_classifier(model_dir, device=device)
+    classifier = load_classifier(model_dir, device=device, backend=backend)
     resamples = bootstrap_indices(len(statements), samples, seed)
     present = [label for label in LABELS if any(s.label == label for s in statements)]
     absent = [label for label in LABELS if label not in present]
@@ -619,6 +623,7 @@ def evaluate_file(
             "split_sizes": {"test": len(statements)},
         },
         "calibration": classifier.meta.get("calibration", {}),
+        "backend": classifier.backend,
         "test": {
             "models": {m.name: {"description": m.description, **m.metrics} for m in scored},
             **compare(scored, statements, resamples),

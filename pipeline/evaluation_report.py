@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,12 +10,7 @@ from pipeline.annotations import Statement
 from pipeline.article_evaluation import plot_precision_recall
 from pipeline.evaluation import FINETUNED, ScoredModel
 from pipeline.labels import LABELS
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+from pipeline.outputs import write_text
 
 
 def comparison_markdown(report: dict) -> str:
@@ -210,14 +204,14 @@ def write_articles_report(report: dict, folder: Path) -> dict:
     curves = articles.get("pr_curves")
     if curves:
         report = {**report, "articles": {k: v for k, v in articles.items() if k != "pr_curves"}}
-        _atomic_write(folder / "articles_pr_curve.json", json.dumps(curves))
+        write_text(json.dumps(curves), folder / "articles_pr_curve.json")
         operating = {
             name: (f["all"]["stance_recall"], f["all"]["stance_precision"])
             for name, f in articles["models"].items()
         }
         plot_precision_recall(curves, operating, folder / "articles_pr_curve.png")
     if "test" not in report:
-        _atomic_write(folder / "metrics.json", json.dumps(report, indent=2))
+        write_text(json.dumps(report, indent=2), folder / "metrics.json")
     return report
 
 
@@ -233,13 +227,13 @@ def write_report(
 
     folder = prepare_output_folder(Path(folder) / "metrics.json").parent
     report = write_articles_report(report, folder)
-    _atomic_write(folder / "metrics.json", json.dumps(report, indent=2))
-    _atomic_write(folder / "comparison.md", comparison_markdown(report))
-    _atomic_write(
-        folder / "errors.jsonl",
+    write_text(json.dumps(report, indent=2), folder / "metrics.json")
+    write_text(comparison_markdown(report), folder / "comparison.md")
+    write_text(
         "".join(
             json.dumps(row, ensure_ascii=False) + "\n" for row in error_records(scored, statements)
         ),
+        folder / "errors.jsonl",
     )
     gold = [s.label for s in statements]
     for model in scored:

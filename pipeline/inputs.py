@@ -22,7 +22,15 @@ from pipeline.errors import PipelineError
 TEXT_SUFFIXES = {".txt", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
 RECORD_SUFFIXES = {".jsonl", ".csv", ".parquet"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES
+NEWS_PLEASE_SUFFIXES = {".json"}  # one news-please article per file
+WARC_SUFFIXES = {".warc", ".arc"}  # web archives (Common Crawl, CC-NEWS)
+ZIP_SUFFIXES = {".zip"}
+# What a file holds once decompressed; each may also come compressed (`articles.jsonl.gz`).
+FORMAT_SUFFIXES = (
+    TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES | NEWS_PLEASE_SUFFIXES | WARC_SUFFIXES
+)
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
+SUPPORTED_SUFFIXES = FORMAT_SUFFIXES | ZIP_SUFFIXES
 
 
 SKIPPED = "skipped"
@@ -79,7 +87,7 @@ def _expand_input(raw: str) -> Iterator[tuple[Path, Path | None] | InputProblem]
         for file in sorted(p for p in path.rglob("*") if p.is_file()):
             if any(part.startswith(".") for part in file.relative_to(path).parts):
                 continue  # hidden files and folders (.DS_Store, .git) are not articles
-            if file.suffix.lower() in SUPPORTED_SUFFIXES:
+            if is_supported(file.name):
                 yield file, path
             else:
                 yield InputProblem(str(file), None, unsupported_reason(file))
@@ -100,10 +108,27 @@ def is_glob(raw: str) -> bool:
     return any(ch in raw for ch in "*?[")
 
 
-def unsupported_reason(file: Path) -> str:
+def input_format(name: str) -> tuple[str, str]:
+    """(format, compression) a file name says: `a.jsonl.gz` -> (".jsonl", ".gz"), `a.html` ->
+    (".html", ""), `notes` -> ("", "")."""
+    path = Path(name)
+    last = path.suffix.lower()
+    if last in COMPRESSION_SUFFIXES:
+        return Path(path.stem).suffix.lower(), last
+    return last, ""
+
+
+def is_supported(name: str) -> bool:
+    """Whether a file of this name is read: a supported format, plain or compressed, or a zip."""
+    format, compression = input_format(name)
+    return format in FORMAT_SUFFIXES or (format in ZIP_SUFFIXES and not compression)
+
+
+def unsupported_reason(file: Path | str) -> str:
+    shown = "".join(input_format(str(file))) or "(none)"
     return (
-        f"unsupported file type {file.suffix.lower() or '(none)'!r} "
-        f"(supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+        f"unsupported file type {shown!r} (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}; "
+        f"each but .zip also compressed as {', '.join(COMPRESSION_SUFFIXES)})"
     )
 
 

@@ -45,7 +45,7 @@ from pipeline.annotations import (
     CONDITION_TO_STATE,
     MODEL_ANNOTATOR,
     Statement,
-    _problems_from_validation,
+    problems_from_validation,
 )
 from pipeline.errors import DataError, Problem
 from pipeline.labels import LABELS
@@ -333,7 +333,7 @@ def import_statements(path: str | Path, fmt: str) -> tuple[list[Statement], list
         try:
             statements.append(Statement.model_validate(record))
         except ValidationError as exc:
-            problems.extend(_problems_from_validation(exc, str(path), item.line))
+            problems.extend(problems_from_validation(exc, str(path), item.line))
     return statements, problems
 
 

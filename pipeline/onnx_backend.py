@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import ModelFolderError
+from pipeline.errors import ModelFolderError, PipelineError
+from pipeline.outputs import atomic_path
 from pipeline.provenance import sha256_file
 
 ONNX_DIR = "onnx"
@@ -30,19 +31,21 @@ SOURCE_FILE = "source.json"
 log = logging.getLogger(__name__)
 
 
-def _replace_atomically(write, target: Path) -> Path:
-    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+def write_cache_file(write, target: Path) -> Path:
+    """`write(temporary)`, then move it over `target` (`outputs.atomic_path`).
+
+    Raises:
+        ModelFolderError: the cache folder cannot be written (names it and the way around it).
+    """
     try:
-        write(temporary)
-        temporary.replace(target)
-    except OSError as exc:
+        with atomic_path(target) as temporary:
+            write(temporary)
+    except (OSError, PipelineError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
         raise ModelFolderError(
-            f"{target}: cannot write the ONNX cache ({exc.strerror or exc}); make "
+            f"{target}: cannot write the ONNX cache ({reason}); make "
             f"{target.parent} writable, or score with --set predict.backend=torch"
         ) from None
-    finally:
-        if temporary.exists():
-            temporary.unlink()
     return target
 
 
@@ -62,7 +65,7 @@ def _record_graph(cache: Path, name: str, weights_sha256: str) -> None:
     if record.get("weights_sha256") != weights_sha256:
         record = {"weights_sha256": weights_sha256, "graphs": {}}
     record["graphs"][name] = sha256_file(cache / name)
-    _replace_atomically(
+    write_cache_file(
         lambda path: path.write_text(json.dumps(record, indent=2), encoding="utf-8"),
         cache / SOURCE_FILE,
     )
@@ -154,7 +157,7 @@ def export_onnx(folder: str | Path, model, tokenizer, weights_sha256: str) -> Pa
                 dynamo=False,
             )
 
-    _replace_atomically(write, target)
+    write_cache_file(write, target)
     _record_graph(target.parent, FP32_FILE, weights_sha256)
     return target
 
@@ -169,7 +172,7 @@ def quantize_onnx(fp32_path: Path, weights_sha256: str) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target = fp32_path.with_name(INT8_FILE)
-    _replace_atomically(
+    write_cache_file(
         lambda path: quantize_dynamic(
             str(fp32_path),
             str(path),
@@ -184,7 +187,7 @@ def quantize_onnx(fp32_path: Path, weights_sha256: str) -> Path:
 
 
 class OnnxEncoder:
-    """Runs an exported graph: padded numpy features in, logits out."""
+    """Runs an exported graph: padded numpy features in, logits out (a `LogitsBackend`)."""
 
     def __init__(self, path: Path, threads: int | None = None):
         """Raises:
@@ -213,9 +216,13 @@ class OnnxEncoder:
             ) from None
         self.input_names = [i.name for i in self.session.get_inputs()]
 
-    def __call__(self, features: dict[str, np.ndarray]) -> np.ndarray:
+    tensors = "np"  # what the tokenizer pads into (see classifier.LogitsBackend)
+
+    def logits(self, features: dict[str, np.ndarray]) -> np.ndarray:
         feed = {name: features[name].astype(np.int64) for name in self.input_names}
         return self.session.run(["logits"], feed)[0].astype(np.float32)
+
+    __call__ = logits
 
 
 def onnx_available() -> bool:

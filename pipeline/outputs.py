@@ -190,9 +190,14 @@ def write_records(records: list[dict], path: str | Path, schema: pa.Schema) -> i
     return write_batches([batch], path, schema)
 
 
-def write_json(data, path: str | Path) -> None:
+def write_text(text: str, path: str | Path) -> None:
+    """Write `text` (UTF-8) to `path` atomically."""
     with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        temporary.write_text(text, encoding="utf-8")
+
+
+def write_json(data, path: str | Path) -> None:
+    write_text(json.dumps(data, indent=2, ensure_ascii=False), path)
 
 
 def write_jsonl(rows: Iterable[dict], path: str | Path) -> None:

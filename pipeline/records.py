@@ -1,40 +1,84 @@
-"""Read record files (JSONL, CSV, Parquet) one record at a time, with the line each came from.
+"""Read record files (JSONL, CSV, Parquet) one record at a time, with the line each came from,
+and news-please JSON files (one article each).
 
 A bad line or row costs that line only: it becomes an `InputProblem` with its true line number
-and the records after it are read.
+and the records after it are read. Files come as `Source`s, so a compressed file or a zip member
+reads like a plain one. Which field holds the text (and the title, date, ...) is the field mapping
+`fields` (`predict.fields`): document field -> record field.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from pathlib import Path
+import json
+from collections.abc import Iterator, Mapping
 
+from pipeline.compressed import Source
 from pipeline.inputs import InputProblem
-from pipeline.jsonl import iter_jsonl_objects
-from pipeline.text import REENCODE_HINT, wide_encoding
+from pipeline.jsonl import iter_jsonl_stream
+from pipeline.text import REENCODE_HINT, not_text_reason, undecodable_reason, wide_encoding
 
-RECORD_FIELDS = ("id", "text", "title", "date", "source", "url")
+# The parts of an article a record may hold; `predict.fields` names the record field of each.
+RECORD_FIELDS = ("id", "text", "title", "date", "source", "url", "language")
+# How to fix a record file whose text is in a field of another name.
+_MAPPING_HINT = "; set predict.fields.text to the field that holds the article text"
+# news-please's own field names (https://github.com/fhamborg/news-please, `NewsArticle`).
+NEWS_PLEASE_FIELDS = {
+    "text": "maintext",
+    "title": "title",
+    "date": "date_publish",
+    "source": "source_domain",
+    "url": "url",
+    "language": "language",
+}
 
 
-def iter_records(file: Path) -> Iterator[tuple[int, dict | InputProblem]]:
-    """(line or row number, record or problem) for each record of a .jsonl, .csv or .parquet file.
+def iter_records(
+    source: Source, fields: Mapping[str, str]
+) -> Iterator[tuple[int, dict | InputProblem]]:
+    """(line or row number, record or problem) for each record of a .jsonl, .csv or .parquet
+    source; `fields` maps document fields to record fields (only `text` is required).
 
     Raises:
-        OSError: the file cannot be opened or read.
+        OSError: the file cannot be opened or read (or its compressed stream is damaged).
     """
-    reader = {".jsonl": _iter_jsonl, ".csv": _iter_csv, ".parquet": _iter_parquet}
-    return reader[file.suffix.lower()](file)
+    if source.format == ".jsonl":
+        return _iter_jsonl(source)
+    if source.format == ".csv":
+        return _iter_csv(source, fields["text"])
+    return _iter_parquet(source, fields)
 
 
-def _iter_jsonl(file: Path) -> Iterator[tuple[int, dict | InputProblem]]:
+def _iter_jsonl(source: Source) -> Iterator[tuple[int, dict | InputProblem]]:
     """Records of a JSONL file through the shared reader: one bad line costs that line only."""
-    for line, record in iter_jsonl_objects(file):
-        if isinstance(record, dict):
-            yield line, record
-        else:
-            yield line, InputProblem(record.path, record.line, record.message)
+    with source.open() as handle:
+        for line, record in iter_jsonl_stream(handle, source.name):
+            if isinstance(record, dict):
+                yield line, record
+            else:
+                yield line, InputProblem(record.path, record.line, record.message)
+
+
+def parse_news_please(data: bytes, name: str) -> dict | InputProblem:
+    """The one article of a news-please JSON file (a JSON object), or why it cannot be read."""
+    reason = not_text_reason(data)
+    if reason:
+        return InputProblem(name, None, reason)
+    try:
+        article = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        return InputProblem(name, *undecodable_reason(data, exc))
+    except json.JSONDecodeError as exc:
+        return InputProblem(name, exc.lineno, f"invalid JSON: {exc.msg}")
+    if not isinstance(article, dict):
+        return InputProblem(
+            name,
+            None,
+            "expected one JSON object (a news-please article); for many records write JSON Lines "
+            "(.jsonl), one object per line",
+        )
+    return article
 
 
 # The csv module refuses fields over 128 KiB by default; an article is often longer. (This limit
@@ -42,7 +86,7 @@ def _iter_jsonl(file: Path) -> Iterator[tuple[int, dict | InputProblem]]:
 CSV_FIELD_LIMIT = 2**31 - 1
 
 
-def _iter_csv(file: Path) -> Iterator[tuple[int, dict | InputProblem]]:
+def _iter_csv(source: Source, text_field: str) -> Iterator[tuple[int, dict | InputProblem]]:
     """Rows of a CSV file with the line each starts on; a row with a non-UTF-8 byte is reported
     and skipped, the rows after it are read.
 
@@ -50,12 +94,12 @@ def _iter_csv(file: Path) -> Iterator[tuple[int, dict | InputProblem]]:
     in step) and can be found afterwards in the row's fields.
     """
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
-    with open(file, "rb") as binary:
-        wide = wide_encoding(binary.read(4096))
+    file = source.name
+    with source.open() as binary:
+        wide = wide_encoding(binary.peek(4096)[:4096])
         if wide:
-            yield 1, InputProblem(str(file), 1, f"{wide} text, not UTF-8; {REENCODE_HINT}")
+            yield 1, InputProblem(file, 1, f"{wide} text, not UTF-8; {REENCODE_HINT}")
             return
-        binary.seek(0)
         handle = io.TextIOWrapper(
             binary, encoding="utf-8-sig", errors="surrogateescape", newline=""
         )
@@ -67,7 +111,7 @@ def _iter_csv(file: Path) -> Iterator[tuple[int, dict | InputProblem]]:
             except StopIteration:
                 break
             except csv.Error as exc:
-                yield row_start, InputProblem(str(file), row_start, f"unreadable CSV row ({exc})")
+                yield row_start, InputProblem(file, row_start, f"unreadable CSV row ({exc})")
                 row_start = reader.line_num + 1
                 continue
             line, row_start = row_start, reader.line_num + 1
@@ -75,19 +119,15 @@ def _iter_csv(file: Path) -> Iterator[tuple[int, dict | InputProblem]]:
                 continue  # a blank line
             if header is None:
                 header = row
-                if "text" not in header:
+                if text_field not in header:
                     columns = ", ".join(repr(c) for c in header)
-                    yield (
-                        line,
-                        InputProblem(
-                            str(file), line, f"CSV header has no 'text' column (columns: {columns})"
-                        ),
-                    )
+                    reason = f"CSV header has no {text_field!r} column (columns: {columns})"
+                    yield line, InputProblem(file, line, reason + _MAPPING_HINT)
                     return
                 continue
             record = dict(zip(header, row, strict=False))
             bad = _undecodable_field(record)
-            yield line, InputProblem(str(file), line, bad) if bad else record
+            yield line, InputProblem(file, line, bad) if bad else record
 
 
 def _undecodable_field(record: dict) -> str | None:
@@ -101,27 +141,33 @@ def _undecodable_field(record: dict) -> str | None:
     return None
 
 
-def _iter_parquet(file: Path, batch_rows: int = 4096) -> Iterator[tuple[int, dict | InputProblem]]:
+def _iter_parquet(
+    source: Source, fields: Mapping[str, str], batch_rows: int = 4096
+) -> Iterator[tuple[int, dict | InputProblem]]:
+    """Rows of a Parquet file, in batches; a compressed one is first copied to a temporary file
+    (Parquet reads its footer first)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        parquet = pq.ParquetFile(file)
-    except Exception as exc:  # pyarrow raises several types for corrupt files
-        yield 0, InputProblem(str(file), None, f"unreadable Parquet ({exc})")
-        return
-    if "text" not in parquet.schema_arrow.names:
-        yield 0, InputProblem(str(file), None, "Parquet file has no 'text' column")
-        return
-    columns = [c for c in RECORD_FIELDS if c in parquet.schema_arrow.names]
-    row = 0
-    try:
-        for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
-            for record in batch.to_pylist():
-                row += 1
-                yield row, record
-    except pa.ArrowException as exc:  # a corrupt row group: keep what was read, report the rest
-        yield (
-            row + 1,
-            InputProblem(str(file), row + 1, f"unreadable Parquet from row {row + 1} on ({exc})"),
-        )
+    file = source.name
+    with source.seekable_path() as seekable:
+        try:
+            parquet = pq.ParquetFile(seekable)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            yield 0, InputProblem(file, None, f"unreadable Parquet ({exc})")
+            return
+        names = parquet.schema_arrow.names
+        if fields["text"] not in names:
+            reason = f"Parquet file has no {fields['text']!r} column"
+            yield 0, InputProblem(file, None, reason + _MAPPING_HINT)
+            return
+        columns = list(dict.fromkeys(fields[f] for f in RECORD_FIELDS if fields[f] in names))
+        row = 0
+        try:
+            for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
+                for record in batch.to_pylist():
+                    row += 1
+                    yield row, record
+        except pa.ArrowException as exc:  # a corrupt row group: keep what was read, report the rest
+            reason = f"unreadable Parquet from row {row + 1} on ({exc})"
+            yield row + 1, InputProblem(file, row + 1, reason)

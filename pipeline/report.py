@@ -20,9 +20,17 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.errors import PipelineError
-from pipeline.inference import PASSAGE_SCHEMA, OutputPaths
 from pipeline.labels import LABELS, STANCE_LABELS
-from pipeline.summaries import ACTOR_SCHEMA, ARTICLE_SCHEMA, month_of
+from pipeline.prediction.rows import (
+    ACTOR_SCHEMA,
+    ARTICLE_SCHEMA,
+    DOCUMENT_FIELDS,
+    PASSAGE_SCHEMA,
+    OutputPaths,
+    read_manifest,
+    read_table,
+)
+from pipeline.summaries import month_of
 
 log = logging.getLogger(__name__)
 # The timeline leaves out a stretch of months more than ten years from the rest, when it holds
@@ -49,66 +57,6 @@ class Predictions:
     manifest: dict
 
 
-DAMAGED_HINT = "rerun `stance predict` with --overwrite to write it again"
-
-
-def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
-    """One output table; an empty one still has its columns, and CSV text cells get back
-    the exact text `stance predict` scored (see `pipeline.outputs.restore_csv_cell`).
-
-    Raises:
-        PipelineError: the file is damaged (unreadable, or without the columns predict
-            writes); names it, and the line for JSON Lines.
-    """
-    from pipeline.outputs import restore_csv_cell
-
-    try:
-        if path.suffix == ".parquet":
-            frame = pd.read_parquet(path)
-        elif path.suffix == ".csv":
-            frame = pd.read_csv(path, keep_default_na=False, dtype={"date": str, "month": str})
-            for column in frame.select_dtypes(include=["object", "string"]).columns:
-                frame[column] = frame[column].map(restore_csv_cell)
-        else:
-            # Values keep their JSON types: pandas would otherwise parse a "date" column itself,
-            # turning 2024-13-45 into NaT without a word.
-            frame = pd.read_json(path, lines=True, dtype=False)
-    except (ValueError, OSError) as exc:  # parser, Arrow, JSON and decode errors are ValueErrors
-        raise PipelineError(f"{_damage(path, exc)}; {DAMAGED_HINT}") from None
-    if frame.empty:
-        return frame.reindex(columns=columns)
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise PipelineError(
-            f"{path}: missing column(s) {', '.join(missing)}: not a table written by "
-            f"`stance predict`; {DAMAGED_HINT}"
-        )
-    return frame
-
-
-def _damage(path: Path, error: Exception) -> str:
-    """Where and how a predict output is damaged: the first bad line of a JSON Lines file,
-    else the reader's own reason."""
-    if path.suffix == ".jsonl":
-        from pipeline.jsonl import iter_jsonl_objects
-
-        for _, item in iter_jsonl_objects(path):
-            if not isinstance(item, dict):
-                return str(item)
-    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return f"{path}: unreadable ({reason})"
-
-
-def _read_manifest(path: Path) -> dict:
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PipelineError(f"{path}: unreadable run manifest ({exc}); {DAMAGED_HINT}") from None
-    if not isinstance(manifest, dict):
-        raise PipelineError(f"{path}: not a run manifest (expected a JSON object); {DAMAGED_HINT}")
-    return manifest
-
-
 def load_predictions(path: str | Path) -> Predictions:
     """Read OUT and the files `stance predict` wrote beside it.
 
@@ -119,16 +67,16 @@ def load_predictions(path: str | Path) -> Predictions:
     for required in (paths.passages, paths.articles, paths.actors, paths.manifest):
         if not required.is_file():
             raise PipelineError(f"{required}: not found; is {path} the output of stance predict?")
-    passages = _read_table(paths.passages, PASSAGE_SCHEMA.names)
+    passages = read_table(paths.passages, PASSAGE_SCHEMA.names)
     passages["date"] = passages["date"].fillna("").astype(str)
-    articles = _read_table(paths.articles, ARTICLE_SCHEMA.names)
-    text_columns = ["doc_id", "title", "date", "source", "url", "input"]
+    articles = read_table(paths.articles, ARTICLE_SCHEMA.names)
+    text_columns = list(DOCUMENT_FIELDS)
     articles[text_columns] = articles[text_columns].fillna("").astype(str)
     return Predictions(
         passages=passages,
         articles=articles,
-        actors=_read_table(paths.actors, ACTOR_SCHEMA.names),
-        manifest=_read_manifest(paths.manifest),
+        actors=read_table(paths.actors, ACTOR_SCHEMA.names),
+        manifest=read_manifest(paths.manifest),
     )
 
 

@@ -1,7 +1,8 @@
 """Documents -> scored passages: segmentation, holder attribution, batched model scoring.
 
-This is the one place that turns articles into passage records, used by `stance predict`, the
-Ray engine and `StanceClassifier.score_articles`, so all three give the same rows.
+This is the one place that turns articles into passage records, used by both `stance predict`
+engines and `StanceClassifier.score_articles`, so all give the same rows. The row itself is
+defined in `pipeline.prediction.rows`.
 """
 
 from __future__ import annotations
@@ -16,21 +17,8 @@ from pipeline.articles import Document
 from pipeline.decision import decide_labels
 from pipeline.errors import PipelineError
 from pipeline.labels import LABELS
+from pipeline.prediction.rows import Passage, passage_records
 from pipeline.segmentation import Span, passages, split_sentences
-
-PROBABILITY_COLUMNS = tuple(f"p_{label}" for label in LABELS)
-PASSAGE_COLUMNS = (
-    "doc_id",
-    "passage_id",
-    "start",
-    "end",
-    "text",
-    "label",
-    "confidence",
-    *PROBABILITY_COLUMNS,
-    "holder",
-    "date",
-)
 
 
 @dataclass(frozen=True)
@@ -51,21 +39,6 @@ class SegmentOptions:
             stride=predict.stride,
             holder_context_sentences=predict.holder_context_sentences,
         )
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A passage before scoring."""
-
-    doc_id: str
-    index: int
-    start: int
-    end: int
-    text: str
-    holder: str
-    date: str
-    previous: str = ""  # the sentence before the passage (context for models that read it)
-    headline: str = ""  # the document's title or first line
 
 
 def document_passages(
@@ -108,41 +81,6 @@ def document_passages(
             )
         )
     return result
-
-
-def passage_records(
-    batch: Sequence[Passage],
-    probabilities: np.ndarray,
-    decided: np.ndarray | None = None,
-    labels: Sequence[str] = LABELS,
-) -> list[dict]:
-    """Passage rows in PASSAGE_COLUMNS order, from passages, their probabilities (columns in
-    `labels` order) and the label index the model's decision rule chose (argmax if not given).
-    """
-    if decided is None:
-        decided = np.asarray(probabilities).argmax(axis=1)
-    rows = []
-    for passage, probs, best in zip(batch, probabilities, decided, strict=True):
-        best = int(best)
-        row = {
-            "doc_id": passage.doc_id,
-            "passage_id": f"{passage.doc_id}#{passage.index}",
-            "start": passage.start,
-            "end": passage.end,
-            "text": passage.text,
-            "label": labels[best],
-            "confidence": round(float(probs[best]), 6),
-        }
-        row.update(
-            {
-                column: round(float(p), 6)
-                for column, p in zip(PROBABILITY_COLUMNS, probs, strict=True)
-            }
-        )
-        row["holder"] = passage.holder
-        row["date"] = passage.date
-        rows.append(row)
-    return rows
 
 
 def score_passages(classifier, batch: Sequence[Passage]) -> list[dict]:

@@ -22,10 +22,10 @@ from pipeline.annotations import (
     MODEL_ANNOTATOR,
     NEAR_DUPLICATE_SIMILARITY,
     Statement,
-    _normalise,
+    normalise_text,
 )
 from pipeline.labels import LABELS
-from pipeline.scoring import PROBABILITY_COLUMNS
+from pipeline.prediction.rows import PROBABILITY_COLUMNS
 
 STRATEGIES = ("entropy", "margin")
 
@@ -47,7 +47,7 @@ def _near_duplicate(text: str, kept: list[str]) -> bool:
     if not kept:
         return False
     vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), use_idf=False).fit_transform(
-        [_normalise(text), *[_normalise(k) for k in kept]]
+        [normalise_text(text), *[normalise_text(k) for k in kept]]
     )
     return bool((vectors[1:] @ vectors[0].T).max() >= NEAR_DUPLICATE_SIMILARITY)
 

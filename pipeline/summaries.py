@@ -10,37 +10,10 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-import pyarrow as pa
-
 from pipeline.labels import LABELS, STANCE_LABELS
-from pipeline.scoring import PROBABILITY_COLUMNS
+from pipeline.prediction.rows import DOCUMENT_FIELDS, PROBABILITY_COLUMNS
 
 STRONGEST_PER_ARTICLE = 3
-
-ARTICLE_SCHEMA = pa.schema(
-    [
-        ("doc_id", pa.string()),
-        ("title", pa.string()),
-        ("date", pa.string()),
-        ("source", pa.string()),
-        ("url", pa.string()),
-        ("input", pa.string()),
-        ("n_passages", pa.int64()),
-        *[(f"n_{label}", pa.int64()) for label in LABELS],
-        ("stance_by_holder", pa.string()),
-        ("strongest_passages", pa.string()),
-    ]
-)
-ACTOR_SCHEMA = pa.schema(
-    [
-        ("actor", pa.string()),
-        ("month", pa.string()),
-        ("n_passages", pa.int64()),
-        *[(f"n_{label}", pa.int64()) for label in LABELS],
-        *[(f"mean_{column}", pa.float64()) for column in PROBABILITY_COLUMNS],
-    ]
-)
-
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 
@@ -77,9 +50,7 @@ def article_summary(document: dict, rows: list[dict]) -> dict:
     strongest = sorted(
         (r for r in rows if r["label"] in STANCE_LABELS), key=lambda r: -r["confidence"]
     )[:STRONGEST_PER_ARTICLE]
-    summary = {
-        key: document.get(key, "") for key in ("doc_id", "title", "date", "source", "url", "input")
-    }
+    summary = {key: document.get(key, "") for key in DOCUMENT_FIELDS}
     summary["n_passages"] = len(rows)
     for label in LABELS:
         summary[f"n_{label}"] = sum(1 for r in rows if r["label"] == label)

@@ -49,6 +49,17 @@ def wide_encoding(data: bytes) -> str | None:
     return None
 
 
+def not_text_reason(data: bytes) -> str | None:
+    """Why bytes are not text to decode, told apart so the reason says what to do: UTF-16/UTF-32
+    text or binary content (NUL bytes); None for anything else."""
+    wide = wide_encoding(data)
+    if wide:
+        return f"{wide} text, not UTF-8; {REENCODE_HINT}"
+    if b"\x00" in data[:8192]:
+        return "binary file (contains NUL bytes)"
+    return None
+
+
 def undecodable_reason(data: bytes, error: UnicodeDecodeError) -> tuple[int | None, str]:
     """(line, reason): where `data` stops being UTF-8 text, and how to fix it."""
     wide = wide_encoding(data)

@@ -33,10 +33,10 @@ from pipeline.errors import DataError
 from pipeline.labels import LABELS
 from pipeline.metrics import classification_metrics, expected_calibration_error
 from pipeline.model_card import write_model_card
+from pipeline.offline import offline_hub
 from pipeline.provenance import package_versions, sha256_file, utc_now
 from pipeline.splits import Split, split_for_config
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 log = logging.getLogger(__name__)
 
 
@@ -262,15 +262,16 @@ def train(
     device = pick_device(cfg_train.device)
     hf_logging.set_verbosity_error()  # the "newly initialized head" notice is expected here
     hf_logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(base.path, local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base.path,
-        num_labels=len(LABELS),
-        id2label=dict(enumerate(LABELS)),
-        label2id={label: i for i, label in enumerate(LABELS)},
-        use_safetensors=True,
-        local_files_only=True,
-    ).to(device)
+    with offline_hub():
+        tokenizer = AutoTokenizer.from_pretrained(base.path, local_files_only=True)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base.path,
+            num_labels=len(LABELS),
+            id2label=dict(enumerate(LABELS)),
+            label2id={label: i for i, label in enumerate(LABELS)},
+            use_safetensors=True,
+            local_files_only=True,
+        ).to(device)
 
     classifier = StanceClassifier(
         model,
@@ -419,6 +420,7 @@ def train(
             LABELS,
             config.decision.target_precision,
             config.decision.none_rate,
+            config.decision.min_threshold,
         )
     log.info("decision rule: %s", classifier.decision.description())
     metrics = {}

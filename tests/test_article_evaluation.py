@@ -157,6 +157,19 @@ def test_threshold_rule_trades_recall_for_precision_at_the_users_base_rate():
     assert DecisionRule().decide(mixed, LABELS).tolist() == [1]  # argmax: first of the ties
 
 
+def test_threshold_never_goes_below_the_floor_even_when_dev_would_allow_it():
+    # An easy dev set: every stance item is far from every none item, so any threshold reaches
+    # the target and the lowest would be chosen; the floor keeps "less likely than none" out.
+    gold = ["reject"] * 20 + ["none"] * 80
+    stance_p = np.concatenate([np.full(20, 0.3), np.full(80, 0.01)])
+    probabilities = np.stack([np.zeros(100), stance_p, np.zeros(100), 1 - stance_p], axis=1)
+    unbounded = choose_threshold(probabilities, gold, LABELS, 0.8, 0.87)
+    assert unbounded.threshold < 0.5
+    floored = choose_threshold(probabilities, gold, LABELS, 0.8, 0.87, min_threshold=0.5)
+    assert floored.threshold >= 0.5
+    assert (floored.decide(probabilities, LABELS) == LABELS.index("none")).all()
+
+
 def test_gate_fails_below_article_floors_and_when_figures_are_missing():
     report = {
         "test": {"models": {"finetuned": {"macro_f1": 0.9}}, "best_baseline": None},

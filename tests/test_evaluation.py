@@ -223,11 +223,16 @@ def test_evaluate_run_writes_the_full_report(trained_toy_model, tmp_path):
             },
         }
     )
+    model_files = sorted(trained_toy_model.model_dir.rglob("*"))
     report, scored, statements, baselines = evaluate_run(
         config, trained_toy_model.model_dir, cross_validation=True, progress=False
     )
     folder = write_report(report, scored, statements, tmp_path / "report")
     saved = json.loads((folder / "metrics.json").read_text())
+    # Scored with the runtime the config names (torch by default), nothing exported into the
+    # model folder.
+    assert saved["backend"] == "torch"
+    assert sorted(trained_toy_model.model_dir.rglob("*")) == model_files
     assert saved["test"]["ranking"][-1] == "majority"
     assert set(saved["test"]["models"]) == {"finetuned", "majority", "tfidf_lr"}
     for model in saved["test"]["models"].values():

@@ -70,8 +70,9 @@ def test_scores_articles_and_reports_every_bad_file(model_dir, bad_inputs, tmp_p
         ("huge.txt", None): "file too large (14000 bytes > 10000)",
         ("latin1.txt", 1): "not UTF-8 (invalid byte 0xE9, byte 4 of the line); re-save the file "
         "as UTF-8",
-        ("notes.docx", None): "unsupported file type '.docx' (supported: .csv, .htm, .html, "
-        ".jsonl, .md, .parquet, .txt)",
+        ("notes.docx", None): "unsupported file type '.docx' (supported: .arc, .csv, .htm, "
+        ".html, .json, .jsonl, .md, .parquet, .txt, .warc, .zip; each but .zip also compressed "
+        "as .gz, .bz2, .xz, .zst)",
         ("records.jsonl", 2): "invalid JSON: Expecting property name enclosed in double quotes",
         ("records.jsonl", 3): "field 'text' is missing",
     }
@@ -123,9 +124,9 @@ def test_rerun_after_interruption_resumes_without_duplicates(model_dir, tmp_path
         progress=False,
     )
 
-    import pipeline.inference as inference
+    import pipeline.prediction.local as local_engine
 
-    real_score, calls = inference.score_passages, {"n": 0}
+    real_score, calls = local_engine.score_passages, {"n": 0}
 
     def crash_on_third_shard(classifier, batch):
         calls["n"] += 1
@@ -133,7 +134,7 @@ def test_rerun_after_interruption_resumes_without_duplicates(model_dir, tmp_path
             raise KeyboardInterrupt
         return real_score(classifier, batch)
 
-    monkeypatch.setattr(inference, "score_passages", crash_on_third_shard)
+    monkeypatch.setattr(local_engine, "score_passages", crash_on_third_shard)
     out = tmp_path / "run" / "p.jsonl"
     with pytest.raises(KeyboardInterrupt):
         predict(
@@ -147,7 +148,7 @@ def test_rerun_after_interruption_resumes_without_duplicates(model_dir, tmp_path
     assert len(list((tmp_path / "run/p.parts").glob("shard-*.json"))) == 2
     assert not out.exists()
 
-    monkeypatch.setattr(inference, "score_passages", real_score)
+    monkeypatch.setattr(local_engine, "score_passages", real_score)
     manifest = predict(
         str(model_dir),
         [str(SOURCES)],
@@ -184,20 +185,20 @@ def test_completed_run_is_not_redone_and_changed_runs_do_not_mix(model_dir, tmp_
 def test_run_that_failed_before_its_first_shard_does_not_block_a_changed_rerun(
     model_dir, tmp_path, monkeypatch
 ):
-    import pipeline.inference as inference
+    import pipeline.prediction.local as local_engine
 
     def fail(classifier, batch):
         raise PipelineError("scoring failed")
 
-    real_score = inference.score_passages
-    monkeypatch.setattr(inference, "score_passages", fail)
+    real_score = local_engine.score_passages
+    monkeypatch.setattr(local_engine, "score_passages", fail)
     out = tmp_path / "p.jsonl"
     with pytest.raises(PipelineError, match="scoring failed"):
         predict(str(model_dir), [str(SOURCES)], out, options(), device="cpu", progress=False)
     assert (tmp_path / "p.parts" / "run.json").is_file()
     assert not list((tmp_path / "p.parts").glob("shard-*.json"))
 
-    monkeypatch.setattr(inference, "score_passages", real_score)
+    monkeypatch.setattr(local_engine, "score_passages", real_score)
     manifest = predict(
         str(model_dir), [str(SOURCES)], out, options(window=2), device="cpu", progress=False
     )
@@ -350,9 +351,9 @@ def run_predict_cli(model_dir, *args):
 def test_resume_after_inputs_changed_stops_and_says_what_changed(model_dir, tmp_path, monkeypatch):
     folder = tmp_path / "in"
     shutil.copytree(SOURCES, folder)
-    import pipeline.inference as inference
+    import pipeline.prediction.local as local_engine
 
-    real_score, calls = inference.score_passages, {"n": 0}
+    real_score, calls = local_engine.score_passages, {"n": 0}
 
     def crash_on_third_shard(classifier, batch):
         calls["n"] += 1
@@ -360,12 +361,12 @@ def test_resume_after_inputs_changed_stops_and_says_what_changed(model_dir, tmp_
             raise KeyboardInterrupt
         return real_score(classifier, batch)
 
-    monkeypatch.setattr(inference, "score_passages", crash_on_third_shard)
+    monkeypatch.setattr(local_engine, "score_passages", crash_on_third_shard)
     out = tmp_path / "run" / "p.jsonl"
     args = (str(model_dir), [str(folder)], out, options(documents_per_shard=1))
     with pytest.raises(KeyboardInterrupt):
         predict(*args, device="cpu", progress=False)
-    monkeypatch.setattr(inference, "score_passages", real_score)
+    monkeypatch.setattr(local_engine, "score_passages", real_score)
     # An article that sorts first shifts every later one: resuming would score one twice and
     # miss another.
     (folder / "000_aaa_new.txt").write_text("The rebels said they were ready to talk.\n")
@@ -566,7 +567,8 @@ def test_skip_reasons_say_what_is_wrong(tmp_path):
     assert reasons == {
         ("empty.csv", None): "no records (empty file)",
         ("empty.jsonl", None): "no records (empty file)",
-        ("no-text.csv", 1): "CSV header has no 'text' column (columns: 'id', 'body')",
+        ("no-text.csv", 1): "CSV header has no 'text' column (columns: 'id', 'body'); set "
+        "predict.fields.text to the field that holds the article text",
         ("records.jsonl", 2): "field 'text' holds a number (12345), not text; store the text "
         "as a string",
         ("records.jsonl", 3): "field 'text' is empty",
