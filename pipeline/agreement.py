@@ -18,18 +18,12 @@ import numpy as np
 from pipeline.errors import DataError, Problem
 from pipeline.jsonl import iter_jsonl_objects
 from pipeline.labels import LABELS
-from pipeline.text import undecodable_reason
+from pipeline.text import read_utf8_table_text
 
 
 def _csv_rows(path: Path) -> list[tuple[int, dict]]:
     """(line, row) of a CSV with id and label columns."""
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line, reason = undecodable_reason(data, exc)
-        raise DataError(f"{path}:{line or 1}: {reason}") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(read_utf8_table_text(path), newline=""))
     try:
         if not reader.fieldnames or not {"id", "label"} <= set(reader.fieldnames):
             raise DataError(f"{path}: CSV needs 'id' and 'label' columns")

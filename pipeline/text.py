@@ -76,3 +76,16 @@ def bad_byte_reason(byte: int, offset_in_line: int) -> str:
         f"not UTF-8 (invalid byte 0x{byte:02X}, byte {offset_in_line + 1} of the line); "
         f"{REENCODE_HINT}"
     )
+
+
+def read_utf8_table_text(path) -> str:
+    """The text of a whole UTF-8 file that is read at once (a CSV of labels or tool answers), BOM
+    dropped; a file that is not UTF-8 is one DataError naming its first bad line."""
+    from pipeline.errors import DataError
+
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, reason = undecodable_reason(data, exc)
+        raise DataError(f"{path}:{line or 1}: {reason}") from None

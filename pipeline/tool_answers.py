@@ -336,15 +336,9 @@ def _csv_row(row: dict) -> dict:
 
 def _csv(path: Path, problems: list[Problem], required: tuple[str, ...]) -> Iterator[ToolItem]:
     """CSV with the statement fields as columns; the rows are the statements as edited."""
-    from pipeline.text import undecodable_reason
+    from pipeline.text import read_utf8_table_text
 
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line, reason = undecodable_reason(data, exc)
-        raise DataError(f"{path}:{line or 1}: {reason}") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(read_utf8_table_text(path), newline=""))
     try:
         missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
