@@ -17,7 +17,6 @@ keep the screen's probabilities (their `p_*` columns come from the small model).
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -197,7 +196,7 @@ def build_cascade(
         (staging / SCREEN_DIR).rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
+    meta = dict(large.meta)  # read and checked when the model loaded above
     record = {
         "screen_base_model": screen.meta.get("base_model"),
         "screen_source": str(screen_dir),

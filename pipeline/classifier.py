@@ -62,20 +62,24 @@ def read_meta(folder: Path) -> dict:
         ModelFolderError: unreadable, not a JSON object, or a key missing.
     """
     path = folder / "meta.json"
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFolderError(
-            f"{path}: not valid JSON ({exc}); restore the model folder from its source or retrain"
-        ) from None
-    if not isinstance(meta, dict):
-        raise ModelFolderError(f"{path}: expected a JSON object")
+    meta = _read_json_object(path, "restore the model folder from its source or retrain")
     missing = [key for key in ("labels", "max_length", "window_stride") if key not in meta]
     if missing:
         raise ModelFolderError(
             f"{path}: missing {', '.join(missing)}; restore the model folder or retrain"
         )
     return meta
+
+
+def _read_json_object(path: Path, fix: str) -> dict:
+    """A model folder's JSON file as an object; anything else is a ModelFolderError saying `fix`."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFolderError(f"{path}: not valid JSON ({exc}); {fix}") from None
+    if not isinstance(data, dict):
+        raise ModelFolderError(f"{path}: expected a JSON object")
+    return data
 
 
 def refuse_remote_code(folder: Path) -> None:
@@ -90,14 +94,7 @@ def refuse_remote_code(folder: Path) -> None:
         path = folder / name
         if not path.is_file():
             continue
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelFolderError(
-                f"{path}: not valid JSON ({exc}); restore the model folder or retrain"
-            ) from None
-        if not isinstance(data, dict):
-            raise ModelFolderError(f"{path}: expected a JSON object")
+        data = _read_json_object(path, "restore the model folder or retrain")
         if "auto_map" in data:
             raise ModelFolderError(
                 f"{path}: auto_map: the model asks to run its own Python code "
