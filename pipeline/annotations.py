@@ -205,7 +205,9 @@ def _duplicate_id_problems(records: list[Record]) -> list[Problem]:
 
 
 def _conflicting_label_problems(records: list[Record]) -> list[Problem]:
-    """Same or near-same text with a different label: one of the two labels is wrong."""
+    """Same or near-same text with a different label: one of the two labels is wrong. The same
+    text in two documents with the same label is a problem too: the split keeps documents
+    whole, so it could put one copy in train and the other in test, and flatter the score."""
     if len(records) < 2:
         return []
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -224,6 +226,18 @@ def _conflicting_label_problems(records: list[Record]) -> list[Problem]:
                 continue
             a, b = records[j], records[i]
             if a.statement.label == b.statement.label:
+                if normalised[i] == normalised[j] and a.statement.doc_id != b.statement.doc_id:
+                    problems.append(
+                        Problem(
+                            b.path,
+                            b.line,
+                            "text",
+                            f"same text as {a.location} in another document "
+                            f"({a.statement.doc_id!r}): a split could put one copy in train and "
+                            "the other in test; keep one",
+                        )
+                    )
+                    reported.add(i)
                 continue
             how = "same text" if normalised[i] == normalised[j] else f"near-same text ({sim:.2f})"
             problems.append(

@@ -168,6 +168,24 @@ def test_near_same_text_with_the_same_label_is_fine(jsonl, make_statement):
     assert messages([path]) == []
 
 
+def test_same_text_in_two_documents_is_a_split_leak(jsonl, make_statement):
+    # A wire headline copied into a second story: the grouped split could train on one copy and
+    # test on the other.
+    path = jsonl(
+        "a.jsonl",
+        [
+            make_statement(id="a", doc_id="story-1"),
+            make_statement(
+                id="b", doc_id="story-2", text="The rebels said they were ready to talk"
+            ),
+        ],
+    )
+    assert messages([path]) == [
+        f"{path}:2: text: same text as {path}:1 in another document ('story-1'): a split could "
+        "put one copy in train and the other in test; keep one"
+    ]
+
+
 def test_offsets_checked_against_source(tmp_path, jsonl, make_statement):
     (tmp_path / "sources").mkdir()
     (tmp_path / "sources" / "art.txt").write_text("Headline\n\nThey offered talks.", "utf-8")
