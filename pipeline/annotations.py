@@ -185,6 +185,16 @@ def normalise_text(text: str) -> str:
     return " ".join("".join(c.lower() if c.isalnum() else " " for c in text).split())
 
 
+def near_duplicate_vectors(texts: Iterable[str]):
+    """Unit-length character 3-5-gram vectors of the normalised texts (a sparse matrix, one row
+    a text): two texts are near-duplicates when the dot product of their rows reaches
+    NEAR_DUPLICATE_SIMILARITY. The one definition `validate` and `suggest` share."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), use_idf=False)
+    return vectorizer.fit_transform([normalise_text(text) for text in texts])
+
+
 def _duplicate_id_problems(records: list[Record]) -> list[Problem]:
     first_seen: dict[str, Record] = {}
     problems = []
@@ -210,12 +220,8 @@ def _conflicting_label_problems(records: list[Record]) -> list[Problem]:
     whole, so it could put one copy in train and the other in test, and flatter the score."""
     if len(records) < 2:
         return []
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     normalised = [normalise_text(r.statement.text) for r in records]
-    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), use_idf=False).fit_transform(
-        normalised
-    )
+    vectors = near_duplicate_vectors(r.statement.text for r in records)
     problems = []
     reported: set[int] = set()
     chunk = 512

@@ -18,7 +18,6 @@ keep the screen's probabilities (their `p_*` columns come from the small model).
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -153,7 +152,7 @@ def build_cascade(
     from pipeline.config import load_config
     from pipeline.context import statement_contexts
     from pipeline.onnx_backend import ONNX_DIR
-    from pipeline.outputs import write_json
+    from pipeline.outputs import atomic_folder, write_json
     from pipeline.provenance import hash_folder
     from pipeline.splits import split_for_config
 
@@ -188,14 +187,10 @@ def build_cascade(
         == np.asarray(large.predict_labels_from(cascade_probs))
     )
     target = model_dir / SCREEN_DIR
-    staging = Path(tempfile.mkdtemp(prefix=".screen-", dir=model_dir))
-    try:
-        shutil.copytree(screen_dir, staging / SCREEN_DIR, ignore=shutil.ignore_patterns(ONNX_DIR))
-        if target.exists():
-            shutil.rmtree(target)
-        (staging / SCREEN_DIR).rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with atomic_folder(target) as staging:
+        shutil.copytree(
+            screen_dir, staging, ignore=shutil.ignore_patterns(ONNX_DIR), dirs_exist_ok=True
+        )
     meta = dict(large.meta)  # read and checked when the model loaded above
     record = {
         "screen_base_model": screen.meta.get("base_model"),

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
+from pipeline.backends import LogitsBackend
 from pipeline.decision import DecisionRule
 from pipeline.errors import ModelFolderError
 from pipeline.offline import offline_hub
@@ -23,18 +23,6 @@ REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "meta.js
 # least memory in benchmarks/throughput.py); a GPU needs large batches to be kept busy.
 CPU_TOKENS_PER_BATCH = 2048
 GPU_TOKENS_PER_BATCH = 65536
-BACKENDS = ("torch", "onnx", "onnx-int8")
-
-
-def pick_device(requested: str = "auto"):
-    """`auto` takes the GPU when there is one; `cuda` without a GPU is an error."""
-    import torch
-
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise ModelFolderError("device 'cuda' requested but no CUDA GPU is available")
-    return torch.device(requested)
 
 
 def check_model_folder(path: str | Path) -> Path:
@@ -186,84 +174,65 @@ def length_sorted_batches(
     return batches
 
 
-class LogitsBackend(Protocol):
-    """What turns a padded batch of features into logits: PyTorch or ONNX Runtime.
-
-    `tensors` is what the tokenizer should pad into (`pt` or `np`); `logits` returns a float32
-    array of shape (batch, labels). A new runtime is one class with these two members, chosen
-    in `logits_backend`.
-    """
-
-    tensors: str
-
-    def logits(self, features: dict) -> np.ndarray: ...
-
-
-class TorchLogits:
-    """PyTorch: features moved to the model's device, logits back as float32 numpy."""
-
-    tensors = "pt"
-
-    def __init__(self, model, device):
-        self.model = model
-        self.device = device
-
-    def logits(self, features: dict) -> np.ndarray:
-        features = {k: v.to(self.device, non_blocking=True) for k, v in features.items()}
-        return self.model(**features).logits.float().cpu().numpy()
-
-
-def logits_backend(model, encoder, device) -> LogitsBackend:
-    """The one place a runtime is picked: the loaded ONNX graph (`onnx_backend.OnnxEncoder`)
-    when there is one, else the PyTorch model."""
-    return encoder if encoder is not None else TorchLogits(model, device)
-
-
 class StanceClassifier:
     """Scores passages with a fine-tuned transformer; probabilities follow `labels`.
 
-    Use `StanceClassifier.load(folder)`; the constructor only stores its arguments.
+    Use `StanceClassifier.load(folder)`; the constructor only stores its arguments. The runtime
+    that computes logits (`logits_backend`) is built by `backends.load_backend`, or given
+    directly (training scores dev with `TorchLogits` around the model it is training).
     """
 
     def __init__(
         self,
-        model,
+        logits_backend: LogitsBackend,
         tokenizer,
         labels: Sequence[str],
         max_length: int,
         window_stride: int,
         temperature: float = 1.0,
         meta: dict | None = None,
-        device=None,
         tokens_per_batch: int | None = None,
         max_batch_size: int = 256,
-        encoder=None,
-        backend: str = "torch",
         decision: DecisionRule | None = None,
         context: str = "none",
         folder: Path | None = None,
-        onnx_graph: dict | None = None,
     ):
-        self.model = model
+        self.logits_backend = logits_backend
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.max_length = max_length
         self.window_stride = window_stride
         self.temperature = temperature
         self.meta = meta or {}
-        self.device = device
-        on_gpu = device is not None and getattr(device, "type", str(device)) == "cuda"
+        device = logits_backend.device
+        on_gpu = getattr(device, "type", str(device)) == "cuda"
         self.tokens_per_batch = tokens_per_batch or (
             GPU_TOKENS_PER_BATCH if on_gpu else CPU_TOKENS_PER_BATCH
         )
         self.max_batch_size = max_batch_size
-        self.encoder = encoder
-        self.backend = backend
         self.decision = decision or DecisionRule()
         self.context = context  # "none", "previous" or "headline" (pipeline/context.py)
         self.folder = folder  # the model folder it was loaded from (its actor dictionary)
-        # The ONNX graph that scores (file and hashes, for manifests); None on PyTorch.
-        self.onnx_graph = onnx_graph
+
+    @property
+    def backend(self) -> str:
+        """The runtime that scores (`torch`, `onnx`, `onnx-int8`), as manifests record it."""
+        return self.logits_backend.name
+
+    @property
+    def device(self):
+        """Where the runtime scores (`cpu` or a `torch.device`)."""
+        return self.logits_backend.device
+
+    @property
+    def onnx_graph(self) -> dict | None:
+        """The ONNX graph that scores (file and hashes, for manifests); None on PyTorch."""
+        return self.logits_backend.onnx_graph
+
+    @property
+    def model(self):
+        """The PyTorch model that scores; None when an ONNX graph does."""
+        return getattr(self.logits_backend, "model", None)
 
     @classmethod
     def load(
@@ -283,33 +252,14 @@ class StanceClassifier:
                 weights are damaged or changed since training, it asks to run custom code
                 (`auto_map`), or the backend cannot run on the device.
         """
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
 
-        from pipeline.onnx_backend import (
-            FP32_FILE,
-            INT8_FILE,
-            OnnxEncoder,
-            cached_graph,
-            export_onnx,
-            graph_provenance,
-            onnx_available,
-            quantize_onnx,
-        )
+        from pipeline.backends import load_backend
 
         folder = check_model_folder(path)
         meta = read_meta(folder)
         refuse_remote_code(folder)
         weights_sha256 = verify_weights(folder, meta)
-        torch_device = pick_device(device)
-        if backend == "auto":
-            backend = "onnx" if torch_device.type == "cpu" and onnx_available() else "torch"
-        if backend not in BACKENDS:
-            raise ModelFolderError(f"unknown backend {backend!r} (expected {', '.join(BACKENDS)})")
-        if backend != "torch" and torch_device.type != "cpu":
-            raise ModelFolderError(f"backend {backend!r} runs on CPU only; use backend 'torch'")
-        from transformers import AutoConfig
-
         model_config = _load_part(
             folder, "config.json", lambda: AutoConfig.from_pretrained(folder, local_files_only=True)
         )
@@ -325,45 +275,19 @@ class StanceClassifier:
             lambda: AutoTokenizer.from_pretrained(folder, local_files_only=True),
             DAMAGED_TOKENIZER_ERRORS,
         )
-        model, encoder, graph = None, None, None
-        if backend != "torch":
-            # Only a graph recorded as exported from these very weights is used.
-            graph = cached_graph(folder, FP32_FILE, weights_sha256)
-        if backend == "torch" or graph is None:
-            with offline_hub():
-                model = AutoModelForSequenceClassification.from_pretrained(
-                    folder, use_safetensors=True, local_files_only=True
-                )
-        if backend == "torch":
-            model.to(torch_device).eval()
-            if torch_device.type == "cuda":
-                # Half precision on GPU: about twice the throughput, same labels in practice.
-                model.to(torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
-        else:
-            if graph is None:
-                graph = export_onnx(folder, model, tokenizer, weights_sha256)
-            if backend == "onnx-int8":
-                graph = cached_graph(folder, INT8_FILE, weights_sha256) or quantize_onnx(
-                    graph, weights_sha256
-                )
-            encoder = OnnxEncoder(graph, threads=torch.get_num_threads())
-            model = None  # the graph holds the weights; no PyTorch copy is kept
+        logits_backend = load_backend(folder, backend, device, tokenizer, weights_sha256)
         calibration = meta.get("calibration", {})
         return cls(
-            model,
+            logits_backend,
             tokenizer,
             meta["labels"],
             meta["max_length"],
             meta["window_stride"],
             temperature=float(calibration.get("temperature", 1.0)),
             meta=meta,
-            device=torch_device,
-            encoder=encoder,
-            backend=backend,
             decision=DecisionRule.from_meta(meta),
             context=meta.get("context", "none"),
             folder=folder,
-            onnx_graph=graph_provenance(graph) if encoder is not None else None,
             **kwargs,
         )
 
@@ -405,7 +329,7 @@ class StanceClassifier:
             [len(ids) for ids in input_ids], self.tokens_per_batch, self.max_batch_size
         )
         keys = [key for key in encoded if key != "overflow_to_sample_mapping"]
-        backend = logits_backend(self.model, self.encoder, self.device)
+        backend = self.logits_backend
         with torch.inference_mode():
             for batch in batches:
                 features = self.tokenizer.pad(

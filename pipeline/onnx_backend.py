@@ -186,12 +186,32 @@ def quantize_onnx(fp32_path: Path, weights_sha256: str) -> Path:
     return target
 
 
-class OnnxEncoder:
-    """Runs an exported graph: padded numpy features in, logits out (a `LogitsBackend`)."""
+def graph_for(folder: Path, backend: str, tokenizer, weights_sha256: str, load_model) -> Path:
+    """The graph `backend` (`onnx` or `onnx-int8`) scores with: the cached one when it was
+    made from these weights, else exported from `load_model()` (only called then) and, for
+    `onnx-int8`, quantized."""
+    graph = cached_graph(folder, FP32_FILE, weights_sha256)
+    if graph is None:
+        graph = export_onnx(folder, load_model(), tokenizer, weights_sha256)
+    if backend == "onnx-int8":
+        graph = cached_graph(folder, INT8_FILE, weights_sha256) or quantize_onnx(
+            graph, weights_sha256
+        )
+    return graph
 
-    def __init__(self, path: Path, threads: int | None = None):
-        """Raises:
-        ModelFolderError: ONNX Runtime cannot read the graph (names it and how to fix it).
+
+class OnnxEncoder:
+    """Runs an exported graph: padded numpy features in, logits out (a
+    `backends.LogitsBackend`, built by `backends.load_backend`)."""
+
+    tensors = "np"  # what the tokenizer pads into
+    device = "cpu"  # ONNX Runtime's CPU provider
+
+    def __init__(self, path: Path, threads: int | None = None, name: str = "onnx"):
+        """`name` is the backend it serves (`onnx` or `onnx-int8`), as manifests record it.
+
+        Raises:
+            ModelFolderError: ONNX Runtime cannot read the graph (names it and how to fix it).
         """
         import onnxruntime as ort
         from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
@@ -215,8 +235,8 @@ class OnnxEncoder:
                 f"{path.parent.name}/ folder, it is exported again from the weights on the next run"
             ) from None
         self.input_names = [i.name for i in self.session.get_inputs()]
-
-    tensors = "np"  # what the tokenizer pads into (see classifier.LogitsBackend)
+        self.name = name
+        self.onnx_graph = graph_provenance(path)  # checked against source.json when chosen
 
     def logits(self, features: dict[str, np.ndarray]) -> np.ndarray:
         feed = {name: features[name].astype(np.int64) for name in self.input_names}

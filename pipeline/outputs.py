@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,6 +86,29 @@ def atomic_path(path: str | Path):
     finally:
         if temporary.exists():
             temporary.unlink()
+
+
+@contextmanager
+def atomic_folder(path: str | Path):
+    """Yield a new empty folder beside `path`; when the block succeeds it takes the place of
+    `path` (an earlier folder there is moved aside by a rename, then deleted), when it fails it
+    is deleted. So `path` never holds a half-written folder (a model folder, a cascade's
+    screen), and an earlier one stays until the new one is complete.
+    """
+    path = Path(path)
+    staging = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)  # left by an earlier process with this id
+    staging.mkdir(parents=True)  # not mkdtemp: the folder gets the usual permissions
+    try:
+        yield staging
+        retired = path.with_name(f".{path.name}.old-{os.getpid()}")
+        if path.exists():
+            shutil.rmtree(retired, ignore_errors=True)
+            path.rename(retired)
+        staging.rename(path)
+        shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextmanager

@@ -17,22 +17,15 @@ def predict_with_ray(
     inputs: list[str],
     output: str | Path,
     options: PredictConfig,
-    device: str = "auto",
-    progress: bool = True,
-    overwrite: bool = False,
+    *,
     actors_per_node: int | None = None,
+    **run_options,
 ) -> dict:
-    """Score `inputs` with Ray Data; same outputs, rows, order and manifest as the local engine
-    (see `pipeline.prediction.run.predict`)."""
+    """Score `inputs` with Ray Data; same outputs, rows, order and manifest as the local engine.
+    `run_options` (`device`, `progress`, `overwrite`) are those of
+    `pipeline.prediction.run.predict`."""
     from pipeline.prediction.ray_data import RayEngine
 
     return predict(
-        model_dir,
-        inputs,
-        output,
-        options,
-        device=device,
-        progress=progress,
-        overwrite=overwrite,
-        engine=RayEngine(actors_per_node),
+        model_dir, inputs, output, options, engine=RayEngine(actors_per_node), **run_options
     )

@@ -22,7 +22,7 @@ from pipeline.annotations import (
     MODEL_ANNOTATOR,
     NEAR_DUPLICATE_SIMILARITY,
     Statement,
-    normalise_text,
+    near_duplicate_vectors,
 )
 from pipeline.labels import LABELS
 from pipeline.prediction.rows import PROBABILITY_COLUMNS
@@ -42,13 +42,9 @@ def uncertainty(probabilities: np.ndarray, strategy: str) -> np.ndarray:
 
 
 def _near_duplicate(text: str, kept: list[str]) -> bool:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     if not kept:
         return False
-    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), use_idf=False).fit_transform(
-        [normalise_text(text), *[normalise_text(k) for k in kept]]
-    )
+    vectors = near_duplicate_vectors([text, *kept])
     return bool((vectors[1:] @ vectors[0].T).max() >= NEAR_DUPLICATE_SIMILARITY)
 
 

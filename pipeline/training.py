@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 import random
 import resource
 import shutil
@@ -23,9 +22,10 @@ import numpy as np
 
 from pipeline.actors import DEFAULT_ACTORS, MODEL_ACTORS_FILE, ActorDictionary
 from pipeline.annotations import Statement, hash_files
+from pipeline.backends import TorchLogits, pick_device
 from pipeline.base_models import resolve_base_model
 from pipeline.calibration import fit_temperature
-from pipeline.classifier import StanceClassifier, pick_device
+from pipeline.classifier import StanceClassifier
 from pipeline.config import Config, config_to_dict, dump_config
 from pipeline.context import statement_contexts
 from pipeline.decision import choose_threshold
@@ -34,6 +34,7 @@ from pipeline.labels import LABELS
 from pipeline.metrics import classification_metrics, expected_calibration_error
 from pipeline.model_card import write_model_card
 from pipeline.offline import offline_hub
+from pipeline.outputs import atomic_folder
 from pipeline.provenance import package_versions, sha256_file, utc_now
 from pipeline.splits import Split, split_for_config
 
@@ -274,12 +275,11 @@ def train(
         ).to(device)
 
     classifier = StanceClassifier(
-        model,
+        TorchLogits(model, device),
         tokenizer,
         LABELS,
         cfg_model.max_length,
         cfg_model.window_stride,
-        device=device,
         max_batch_size=cfg_train.eval_batch_size,
         context=cfg_model.context,
     )
@@ -467,35 +467,31 @@ def train(
         "config": config_to_dict(config),
     }
     model_dir = run_dir / "model-best"
-    staging = run_dir / f".model-best.tmp-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    model.save_pretrained(staging)
-    tokenizer.save_pretrained(staging)
-    # Loading checks the weights against this hash (and the ONNX cache against the weights).
-    meta["weights_sha256"] = sha256_file(staging / "model.safetensors")
-    if actors_source is not None:
-        shutil.copyfile(actors_source, staging / MODEL_ACTORS_FILE)
-        meta["actors"] = {
-            "file": MODEL_ACTORS_FILE,
-            "source": str(actors_source),
-            "sha256": sha256_file(staging / MODEL_ACTORS_FILE),
-        }
-        # The saved config points at the folder's own copy (predict.actors: null), so the
-        # model works from any working folder.
-        config = config.model_copy(
-            update={"predict": config.predict.model_copy(update={"actors": None})}
+    # The folder appears under its name only when complete (`outputs.atomic_folder`).
+    with atomic_folder(model_dir) as staging:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        # Loading checks the weights against this hash (and the ONNX cache against the weights).
+        meta["weights_sha256"] = sha256_file(staging / "model.safetensors")
+        if actors_source is not None:
+            shutil.copyfile(actors_source, staging / MODEL_ACTORS_FILE)
+            meta["actors"] = {
+                "file": MODEL_ACTORS_FILE,
+                "source": str(actors_source),
+                "sha256": sha256_file(staging / MODEL_ACTORS_FILE),
+            }
+            # The saved config points at the folder's own copy (predict.actors: null), so the
+            # model works from any working folder.
+            config = config.model_copy(
+                update={"predict": config.predict.model_copy(update={"actors": None})}
+            )
+        dump_config(config, staging / "config.yaml")
+        (staging / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        (staging / "training_log.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in log_rows), encoding="utf-8"
         )
-    dump_config(config, staging / "config.yaml")
-    (staging / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    (staging / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    (staging / "training_log.jsonl").write_text(
-        "".join(json.dumps(r) + "\n" for r in log_rows), encoding="utf-8"
-    )
-    write_model_card(staging / "README.md", meta, metrics)
-    if model_dir.exists():
-        shutil.rmtree(model_dir)
-    staging.rename(model_dir)
+        write_model_card(staging / "README.md", meta, metrics)
     return TrainResult(
         model_dir=model_dir, metrics=metrics, meta=copy.deepcopy(meta), classifier=classifier
     )

@@ -198,3 +198,23 @@ def trained_toy_model(tmp_path_factory, tiny_base_model, toy_annotations):
 
     config = toy_run_config(tiny_base_model, toy_annotations, epochs=40)
     return train(config, output_dir=tmp_path_factory.mktemp("run"), progress=False)
+
+
+@pytest.fixture(scope="session")
+def fake_model_folder(tmp_path_factory) -> Path:
+    """A model folder that scores with the keyword classifier of tests/fakes.py; it loads as
+    such only where `fake_model` (or `fakes.use_fake_classifier`) is in place."""
+    from fakes import write_fake_model_folder
+
+    folder = tmp_path_factory.mktemp("fake") / "model-best"
+    return write_fake_model_folder(folder, REPO / "configs" / "actors.yaml")
+
+
+@pytest.fixture
+def fake_model(fake_model_folder, monkeypatch) -> Path:
+    """A model folder for predict, report and suggest tests: fixed probabilities by keyword,
+    no weights and no training (tests/fakes.py)."""
+    from fakes import use_fake_classifier
+
+    use_fake_classifier(monkeypatch)
+    return fake_model_folder

@@ -620,7 +620,7 @@ def test_suggestion_sources_are_names_inside_a_sources_folder(tmp_path):
     assert source_name(str(tmp_path / "news" / "b.txt")) == "b.txt"
 
 
-def test_suggested_offsets_validate_on_a_bom_crlf_source(trained_toy_model, tmp_path):
+def test_suggested_offsets_validate_on_a_bom_crlf_source(fake_model, tmp_path):
     sources = tmp_path / "sources"
     sources.mkdir()
     (sources / "windows.txt").write_bytes(
@@ -631,7 +631,7 @@ def test_suggested_offsets_validate_on_a_bom_crlf_source(trained_toy_model, tmp_
     run(
         "suggest",
         "--model",
-        trained_toy_model.model_dir,
+        fake_model,
         sources,
         "--n",
         4,
@@ -671,9 +671,9 @@ def _suggest(model_dir, *inputs, output):
     )
 
 
-def test_suggest_with_a_missing_input_is_an_error_naming_it(trained_toy_model, tmp_path):
+def test_suggest_with_a_missing_input_is_an_error_naming_it(fake_model, tmp_path):
     missing = tmp_path / "no-such-folder"
-    result = _suggest(trained_toy_model.model_dir, SOURCES, missing, output=tmp_path / "s.jsonl")
+    result = _suggest(fake_model, SOURCES, missing, output=tmp_path / "s.jsonl")
     assert result.exit_code == 1
     assert result.stderr == (
         f"error: input not found: {missing}; check the path (a glob must match at least one file)\n"
@@ -681,13 +681,13 @@ def test_suggest_with_a_missing_input_is_an_error_naming_it(trained_toy_model, t
     assert not (tmp_path / "s.jsonl").exists()
 
 
-def test_suggest_reports_renamed_duplicate_ids_as_renamed_not_skipped(trained_toy_model, tmp_path):
+def test_suggest_reports_renamed_duplicate_ids_as_renamed_not_skipped(fake_model, tmp_path):
     for name in ("a.jsonl", "b.jsonl"):
         (tmp_path / name).write_text(
             json.dumps({"id": "dup", "text": "The rebels said they were ready to talk."}) + "\n"
         )
     result = _suggest(
-        trained_toy_model.model_dir,
+        fake_model,
         tmp_path / "a.jsonl",
         tmp_path / "b.jsonl",
         output=tmp_path / "out" / "s.jsonl",
@@ -726,7 +726,7 @@ def test_suggest_refuses_out_of_range_options(tmp_path, option):
     assert result.exit_code == 2 and f"Invalid value for '{option[0]}'" in result.output
 
 
-def test_suggestions_from_articles_with_odd_dates_are_written(trained_toy_model, tmp_path):
+def test_suggestions_from_articles_with_odd_dates_are_written(fake_model, tmp_path):
     records = tmp_path / "articles.jsonl"
     records.write_text(
         json.dumps({"id": "bad", "text": "The rebels were ready to talk.", "date": "2024-13-45"})
@@ -742,7 +742,7 @@ def test_suggestions_from_articles_with_odd_dates_are_written(trained_toy_model,
         [
             "suggest",
             "--model",
-            str(trained_toy_model.model_dir),
+            str(fake_model),
             str(records),
             "--n",
             "2",

@@ -327,3 +327,25 @@ def test_load_statements_refuses_bad_data_listing_every_problem(jsonl, make_stat
     text = str(info.value)
     assert text.splitlines()[0] == "2 problem(s) in the annotations"
     assert f"{path}:1: label:" in text and f"{path}:2: text: empty text" in text
+
+
+def test_validate_and_suggest_share_one_near_duplicate_rule():
+    from pipeline.annotations import NEAR_DUPLICATE_SIMILARITY, near_duplicate_vectors
+    from pipeline.suggest import select
+
+    texts = [
+        "The rebels said they were ready to talk.",
+        "THE REBELS said -- they were ready to talk!",  # the same words: a near-duplicate
+        "The army refused any talks.",
+    ]
+    vectors = near_duplicate_vectors(texts)
+    similarity = (vectors @ vectors.T).toarray()
+    assert similarity[0, 1] == pytest.approx(1.0)
+    assert similarity[0, 2] < NEAR_DUPLICATE_SIMILARITY
+    uncertain = {"p_accept": 0.3, "p_reject": 0.3, "p_conditional": 0.2, "p_none": 0.2}
+    rows = [
+        {"doc_id": f"d{i}", "passage_id": f"p{i}", "text": text, **uncertain}
+        for i, text in enumerate(texts)
+    ]
+    picked = select(rows, 3, random_share=0)
+    assert [row["text"] for row, _, _ in picked] == [texts[0], texts[2]]

@@ -226,3 +226,55 @@ def test_damaged_config_or_tokenizer_files_are_named_not_a_traceback(trained_toy
             StanceClassifier.load(folder, device="cpu", backend="torch")
         assert str(info.value).startswith(f"{folder}: cannot read its {named}")
         assert str(info.value).endswith("restore the model folder from its source, or retrain")
+
+
+class FixedLogits:
+    """A runtime that calls every window `accept` by two logits: no weights, no ONNX."""
+
+    name, tensors, device, onnx_graph = "fixed", "np", "cpu", None
+
+    def logits(self, features: dict) -> np.ndarray:
+        rows = len(features["input_ids"])
+        return np.tile(np.asarray([[2.0, 0.0, 0.0, 0.0]], np.float32), (rows, 1))
+
+
+def test_the_classifier_scores_with_whatever_backend_it_is_given(trained_toy_model):
+    """A new runtime is one backend object: StanceClassifier needs no change to use it."""
+    from pipeline import StanceClassifier
+
+    trained = trained_toy_model.classifier
+    clf = StanceClassifier(FixedLogits(), trained.tokenizer, trained.labels, 32, 8)
+    expected = softmax(np.asarray([[2.0, 0.0, 0.0, 0.0]] * len(TEXTS)))
+    np.testing.assert_allclose(clf.predict_proba(TEXTS), expected, atol=1e-6)
+    assert clf.predict(TEXTS) == ["accept"] * len(TEXTS)
+    assert (clf.backend, clf.device, clf.onnx_graph, clf.model) == ("fixed", "cpu", None, None)
+
+
+def test_the_backend_factory_builds_the_runtime_a_config_names(trained_toy_model, tmp_path):
+    import pytest
+
+    from pipeline.backends import load_backend
+    from pipeline.errors import ModelFolderError
+    from pipeline.provenance import sha256_file
+
+    folder = _copy_model(trained_toy_model, tmp_path)
+    weights = sha256_file(folder / "model.safetensors")
+    tokenizer = trained_toy_model.classifier.tokenizer
+    built = {
+        requested: load_backend(folder, requested, "cpu", tokenizer, weights)
+        for requested in ("torch", "onnx-int8", "auto")
+    }
+    assert {k: (b.name, b.tensors) for k, b in built.items()} == {
+        "torch": ("torch", "pt"),
+        "onnx-int8": ("onnx-int8", "np"),
+        "auto": ("onnx", "np"),  # ONNX Runtime on CPU
+    }
+    assert built["torch"].onnx_graph is None
+    assert built["onnx-int8"].onnx_graph == {
+        "file": "onnx/model.uint8.onnx",
+        "sha256": sha256_file(folder / "onnx" / "model.uint8.onnx"),
+        "weights_sha256": weights,
+    }
+    with pytest.raises(ModelFolderError) as info:
+        load_backend(folder, "tensorrt", "cpu", tokenizer, weights)
+    assert str(info.value) == "unknown backend 'tensorrt' (expected torch, onnx, onnx-int8)"

@@ -227,3 +227,21 @@ def test_statement_contexts_follow_document_order():
     assert statement_contexts(statements, "previous") == ["first", "", "", "second"]
     assert statement_contexts(statements, "headline") == ["first", "", "", "first"]
     assert statement_contexts(statements, "none") == ["", "", "", ""]
+
+
+def test_a_training_that_fails_while_saving_keeps_the_earlier_model_folder(
+    toy_config, tmp_path, monkeypatch
+):
+    import pipeline.training
+
+    first = train(toy_config(epochs=1), output_dir=tmp_path, progress=False)
+    before = {p.name: p.read_bytes() for p in first.model_dir.iterdir()}
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline.training, "write_model_card", disk_full)
+    with pytest.raises(OSError, match="No space left on device"):
+        train(toy_config(epochs=1), output_dir=tmp_path, progress=False)
+    assert {p.name: p.read_bytes() for p in first.model_dir.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
