@@ -23,7 +23,7 @@ from pipeline.annotations import Statement, hash_files, load_statements
 from pipeline.baselines import BASELINE_DESCRIPTIONS, SentenceEmbedder, train_baseline
 from pipeline.config import Config, config_to_dict
 from pipeline.decision import decide_labels
-from pipeline.errors import PipelineError, QualityGateError
+from pipeline.errors import DataError, PipelineError, QualityGateError
 from pipeline.labels import LABELS
 from pipeline.metrics import classification_metrics, expected_calibration_error
 from pipeline.provenance import package_versions, utc_now
@@ -470,6 +470,21 @@ def enforce_gate(report: dict) -> None:
         raise QualityGateError("quality gate failed: " + "; ".join(failures))
 
 
+def changed_corpus_files(trained: dict | None, current: dict[str, str]) -> list[str]:
+    """The annotation files added, removed or edited since a model was trained (from the
+    `data.files` hashes in its meta.json); empty when they match or the model records none."""
+    if not trained:
+        return []
+    changes = [f"{name} added" for name in sorted(set(current) - set(trained))]
+    changes += [f"{name} removed" for name in sorted(set(trained) - set(current))]
+    changes += [
+        f"{name} edited"
+        for name in sorted(set(trained) & set(current))
+        if trained[name] != current[name]
+    ]
+    return changes
+
+
 def evaluate_run(
     config: Config,
     model_dir: str | Path,
@@ -478,11 +493,14 @@ def evaluate_run(
     progress: bool = True,
     articles_folder: str | Path | None = None,
     cv_by: str = "doc_id",
+    allow_changed_corpus: bool = False,
 ) -> tuple[dict, list[ScoredModel], list[Statement], dict]:
     """Evaluate a trained model and the configured baselines on the config's test split.
 
     Baselines train on train + dev (the fine-tuned model needs dev for early stopping and
-    calibration; the baselines get those examples as extra training data instead).
+    calibration; the baselines get those examples as extra training data instead). The split is
+    recomputed from today's corpus, so a model trained on another version of it is refused
+    unless `allow_changed_corpus` (the difference is then recorded in the report).
 
     Returns:
         The metrics report (the documented `metrics.json` shape), the scored models, the test
@@ -490,11 +508,22 @@ def evaluate_run(
     """
     from pipeline.cascade import load_classifier
 
-    statements, split = split_for_config(config)
-    resamples = bootstrap_indices(len(split.test), config.evaluate.bootstrap_samples, config.seed)
     classifier = load_classifier(
         model_dir, device=config.train.device, backend=config.evaluate.backend
     )
+    corpus_files = hash_files(config.data.paths)
+    corpus_changes = changed_corpus_files(
+        classifier.meta.get("data", {}).get("files"), corpus_files
+    )
+    if corpus_changes and not allow_changed_corpus:
+        raise DataError(
+            f"{model_dir}: the corpus changed since this model was trained "
+            f"({'; '.join(corpus_changes)}), so today's test split may hold statements it "
+            "trained on; retrain it, or pass --allow-changed-corpus to evaluate anyway "
+            "(recorded in metrics.json)"
+        )
+    statements, split = split_for_config(config)
+    resamples = bootstrap_indices(len(split.test), config.evaluate.bootstrap_samples, config.seed)
     scored = [
         score(FINETUNED, f"fine-tuned {config.model.base_model}", classifier, split.test, resamples)
     ]
@@ -523,7 +552,8 @@ def evaluate_run(
         "primary_metric": "macro_f1",
         "labels": list(LABELS),
         "data": {
-            "files": hash_files(config.data.paths),
+            "files": corpus_files,
+            "changed_since_training": corpus_changes,
             "split_method": config.data.split,
             "split_sizes": split.sizes(),
         },

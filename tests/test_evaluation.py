@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from pipeline.baselines import BaselineClassifier, train_baseline
 from pipeline.cli import cli
 from pipeline.config import Config
-from pipeline.errors import ConfigError, ModelFolderError, QualityGateError
+from pipeline.errors import ConfigError, DataError, ModelFolderError, QualityGateError
 from pipeline.evaluation import (
     bootstrap_indices,
     bootstrap_interval,
@@ -370,3 +370,24 @@ def test_leave_one_conflict_out_tests_each_conflict_and_always_trains_on_ordinar
         result["models"]["tfidf_lr"]["macro_f1_mean"]
         > result["models"]["majority"]["macro_f1_mean"]
     )
+
+
+def test_evaluate_refuses_a_model_trained_on_another_corpus(trained_toy_model, tmp_path):
+    # Today's split is recomputed from today's files: a statement added since training could
+    # land in test after the model trained on it, so the run is refused unless the user says so.
+    model_dir = tmp_path / "model-best"
+    shutil.copytree(trained_toy_model.model_dir, model_dir)
+    meta = json.loads((model_dir / "meta.json").read_text())
+    edited = sorted(meta["data"]["files"])[0]
+    meta["data"]["files"][edited] = "0" * 64  # trained on another version of this file
+    (model_dir / "meta.json").write_text(json.dumps(meta))
+    config = Config.model_validate(
+        {
+            **trained_toy_model.meta["config"],
+            "evaluate": {"baselines": ["majority"], "bootstrap_samples": 200, "baseline_cv": False},
+        }
+    )
+    with pytest.raises(DataError, match=f"corpus changed since this model was trained .*{edited}"):
+        evaluate_run(config, model_dir, progress=False)
+    report, *_ = evaluate_run(config, model_dir, progress=False, allow_changed_corpus=True)
+    assert report["data"]["changed_since_training"] == [f"{edited} edited"]
