@@ -9,12 +9,15 @@ Attribution, in order of evidence:
    "he said");
 4. any actor the passage mentions (even after a preposition);
 5. `unknown`.
+
+The target (the other party of the talks) follows its own rules, in `attribute_target`.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,10 +84,14 @@ class ActorDictionary:
     Acronyms and aliases with dots ("US", "U.S.", "AU", "PA") match case-sensitively so that the
     pronoun "us" or the word "pa" are not taken for actors; other aliases ignore case. Where
     aliases overlap, the longest wins ("Afghan government" over "Afghan").
+
+    `codes` holds the actor codes the dictionary gives (`code:`; None for `code: null`); any
+    other actor's code comes from its name (`code`).
     """
 
-    def __init__(self, aliases: dict[str, list[str]]):
+    def __init__(self, aliases: dict[str, list[str]], codes: dict[str, str | None] | None = None):
         self.aliases = {actor: list(names) for actor, names in aliases.items()}
+        self.codes = dict(codes or {})
         exact, folded = {}, {}
         for actor, names in self.aliases.items():
             for name in [actor, *names]:
@@ -100,16 +107,19 @@ class ActorDictionary:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ActorDictionary:
-        """Load `canonical: [alias, ...]` from YAML.
+        """Load `canonical: [alias, ...]` or `canonical: {code: AFG, aliases: [alias, ...]}`
+        entries from YAML (the two forms mix freely).
 
         Raises:
-            ConfigError: the file is missing or not a mapping of lists of strings.
+            ConfigError: the file is missing or not a mapping of such entries; a `code` that is
+                not three capital letters (or null); an unknown key in an entry.
         """
         path = Path(path)
         data = read_yaml_file(path, "actor dictionary")
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of actor -> list of aliases")
-        for position, (actor, names) in enumerate(data.items()):
+        aliases, codes = {}, {}
+        for position, (actor, entry) in enumerate(data.items()):
             if not isinstance(actor, str):
                 raise ConfigError(
                     f"{path}:{_key_line(path, position)}: {actor!r}: an actor name must be "
@@ -120,12 +130,23 @@ class ActorDictionary:
                     f"{path}:{_key_line(path, position)}: {actor!r}: an actor name must not be "
                     "empty; write the canonical name used in the `holder` field"
                 )
-            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                raise ConfigError(
-                    f"{path}:{_key_line(path, position)}: {actor}: aliases must be a list of "
-                    "strings"
-                )
-        return cls(data)
+
+            # The line is found only for a message: composing the YAML again costs far more than
+            # reading an entry, and a good dictionary has no message to write.
+            def where(position=position, actor=actor) -> str:
+                return f"{path}:{_key_line(path, position)}: {actor}"
+
+            aliases[actor], entry_code = _dictionary_entry(actor, entry, where)
+            codes.update(entry_code)
+        return cls(aliases, codes)
+
+    def code(self, actor: str) -> str | None:
+        """The actor code of a canonical actor (PLOVER's `code`): the dictionary's `code` when
+        its entry gives one (None for `code: null`), else the ISO 3166 alpha-3 code when the
+        name is a country's (`country_code`), else None: non-state actors, `unknown`, ""."""
+        if actor in self.codes:
+            return self.codes[actor]
+        return None if actor == UNKNOWN else country_code(actor)
 
     def mentions(self, text: str) -> list[Mention]:
         """Every actor mention in `text`, left to right."""
@@ -137,6 +158,70 @@ class ActorDictionary:
                 continue
             found.append(Mention(actor, match.start(), match.end()))
         return found
+
+
+# What an entry of the mapping form may hold; a code is three capital letters, as PLOVER's
+# actor codes are (ISO 3166 alpha-3 for states; IGO, NGO, ISM, IMG, MNC for non-state actors).
+ENTRY_KEYS = ("aliases", "code")
+_ACTOR_CODE = re.compile(r"[A-Z]{3}")
+
+
+def _dictionary_entry(
+    actor: str, entry, where: Callable[[], str]
+) -> tuple[list[str], dict[str, str | None]]:
+    """The aliases of one dictionary entry, and `{actor: code}` when it gives a `code` (else
+    `{}`); `where()` locates the entry in messages.
+
+    Raises:
+        ConfigError: not a list of strings nor a mapping of `aliases` and `code`; a bad code.
+    """
+    if not isinstance(entry, dict):
+        names, code = entry, {}
+    else:
+        unknown = [str(key) for key in entry if key not in ENTRY_KEYS]
+        if unknown:
+            raise ConfigError(
+                f"{where()}: unknown key(s) {', '.join(unknown)}; an entry is a list of aliases "
+                "or a mapping with `aliases` (a list) and `code` (e.g. {code: AFG, aliases: "
+                "[Kabul]})"
+            )
+        names = entry.get("aliases", [])
+        code = {actor: entry["code"]} if "code" in entry else {}
+        given = code.get(actor)
+        if given is not None and not (isinstance(given, str) and _ACTOR_CODE.fullmatch(given)):
+            raise ConfigError(
+                f"{where()}: code {given!r} is not an actor code; write three capital letters "
+                "(an ISO 3166 alpha-3 code such as AFG, or IGO, NGO, ISM, IMG, MNC), or "
+                "`code: null` for none"
+            )
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{where()}: aliases must be a list of strings")
+    return names, code
+
+
+@functools.lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Case-folded country names (ISO 3166 short, common and official names) -> alpha-3."""
+    import pycountry
+
+    names = {}
+    for country in pycountry.countries:
+        for attribute in ("name", "common_name", "official_name"):
+            name = getattr(country, attribute, None)
+            if name:
+                names[name.casefold()] = country.alpha_3
+    return names
+
+
+def country_code(name: str) -> str | None:
+    """The ISO 3166-1 alpha-3 code of the country `name` names as a whole ("United States",
+    "Iran", "North Korea", any case), else None.
+
+    Whole names only, from pycountry's ISO data: "Syrian Opposition" or "Afghan Government"
+    name no country (such entries carry a `code` in the dictionary), and an actor called "PA"
+    is not taken for Panama's code.
+    """
+    return _country_names().get(name.strip().casefold()) if name else None
 
 
 def _key_line(path: Path, position: int) -> int | str:
@@ -234,23 +319,167 @@ def attribute_holder(text: str, actors: ActorDictionary, context: Sequence[str] 
     return mentions[0].actor if mentions else UNKNOWN
 
 
+# Words right before a party that make it the other side of the talks. Strong: "talks *with* X",
+# "*meet* X", "talks *between* X and Y", "*talk to* X"; weak: "an offer *to* X", "an invitation
+# *from* X" (the invitation may come from a host: "an invitation from Oman to talk with X").
+_STRONG_CUE = (
+    r"with|between|meet|meets|meeting|met|engage|engaging|recogni[sz]e|recogni[sz]ing|"
+    r"(?:talk\w*|speak\w*|spoke|negotiat\w*)(?:\s+directly)?\s+to"
+)
+_WEAK_CUE = (
+    r"(?:offer\w*|propos\w*|invit\w*|overtures?|appeal\w*|message|letter|olive branch|outreach|"
+    r"reach\w* out|respon\w*|repl\w*|ultimatum|demands?)(?:\s+[\w'’-]+){0,3}?\s+"
+    r"(?:to|from|toward|towards)"
+)
+# Up to two lower-case words may stand between the cue and the party ("with the paramilitary X").
+_CUE_END = r"\s+(?:(?:the|a|an)\s+)?(?P<skipped>(?:[a-z][\w-]*\s+){0,2})$"
+_TARGET_CUES = (
+    re.compile(rf"\b(?:{_STRONG_CUE}){_CUE_END}", re.I),
+    re.compile(rf"\b(?:{_WEAK_CUE}){_CUE_END}", re.I),
+)
+# Words that end a cue's reach: "talks with officials *in* Doha" does not make Doha a party.
+_CUE_BREAKERS = {"in", "at", "on", "of", "for", "about", "over", "by", "from", "to", "and", "or"}
+_CUE_BREAKERS |= {"who", "which", "that", "talks", "negotiations", "representatives"}
+# "X's offer", "X's new peace plan", "the American proposal": the party whose move the holder
+# answers.
+_OFFER_NOUNS = (
+    r"(?:offers?|proposals?|invitations?|overtures?|calls?|plans?|initiatives?|demands?|"
+    r"conditions|terms|ceasefire|truce|peace)\b"
+)
+_OFFER_OF = re.compile(rf"^(?:['’]s?\s+(?:[\w-]+\s+){{0,2}}?|\s+){_OFFER_NOUNS}", re.I)
+# A party named only by reference ("talks with them", "their proposal", "meet the rebels"): it
+# is resolved from the preceding sentences.
+_REFERENCE_TARGET = re.compile(
+    r"\b(?:with|meet\w*|met|to|from|between)\s+(?:them|him|the other side|the (?:group|rebels|"
+    r"insurgents|militants|movement|regime|junta|government|militia))\b"
+    r"|\b(?:their|his|her)\s+(?:[\w-]+\s+)?(?:offers?|proposals?|invitations?|overtures?|plans?|"
+    r"initiatives?|demands|conditions|terms)\b",
+    re.I,
+)
+_JOINED = re.compile(r"[\s,]*(?:and|or)\s+(?:the\s+)?", re.I)
+# A place where the talks are, not who they are with: "talks *in* Doha", "back *to* Cairo", "the
+# *Moscow* gathering", "the *Oman* channel".
+_VENUE_WORDS = {"in", "at", "to", "from", "via", "through", "by"}
+_VENUE_AFTER = re.compile(
+    r"^[\s-]+(?:peace\s+)?(?:talks|meeting|gathering|process|channel|conference|summit|round|"
+    r"format|table|declaration|framework|track|accords?)\b",
+    re.I,
+)
+
+
+def _cue_strength(text: str, mention: Mention) -> int | None:
+    """0 for a strong target cue before the mention, 1 for a weak one or "X's offer", else None."""
+    before = text[max(0, mention.start - 70) : mention.start]
+    for strength, cue in enumerate(_TARGET_CUES):
+        match = cue.search(before)
+        if match and not set(match.group("skipped").lower().split()) & _CUE_BREAKERS:
+            return strength
+    return 1 if _OFFER_OF.match(text[mention.end : mention.end + 40]) else None
+
+
+def _cued_targets(text: str, mentions: list[Mention], excluded: set[str]) -> list[str]:
+    """Actors in target position, strong cues first, then in text order; a party joined to a
+    cued one ("between X and Y", "with X and Y") shares its cue."""
+    cued, previous = [], None
+    for position, mention in enumerate(mentions):
+        strength = _cue_strength(text, mention)
+        if previous is not None and _JOINED.fullmatch(text[previous[0].end : mention.start]):
+            strength = previous[1] if strength is None else min(strength, previous[1])
+        if strength is not None and mention.actor not in excluded:
+            cued.append((strength, position, mention.actor))
+        previous = (mention, strength) if strength is not None else None
+    return [actor for _, _, actor in sorted(cued)]
+
+
+def _is_venue(text: str, mention: Mention) -> bool:
+    return _previous_word(text, mention.start) in _VENUE_WORDS or bool(
+        _VENUE_AFTER.match(text[mention.end : mention.end + 30])
+    )
+
+
+def _salient_party(
+    text: str, mentions: list[Mention], excluded: set[str], places: bool = True
+) -> str:
+    """The party mentioned most often (first mentioned on ties), places of talks last (never,
+    with `places=False`)."""
+    others = [m for m in mentions if m.actor not in excluded]
+    parties = [m for m in others if not _is_venue(text, m)] or (others if places else [])
+    if not parties:
+        return ""
+    counts: dict[str, int] = {}
+    for mention in parties:
+        counts[mention.actor] = counts.get(mention.actor, 0) + 1
+    return max(counts, key=counts.get)  # dicts keep first-mention order; max keeps the first
+
+
+def _context_party(context: Sequence[str], actors: ActorDictionary, excluded: set[str]) -> str:
+    """The nearest other party the preceding sentences name (cued, else the most salient); a
+    sentence that names only a place ("answered from Doha") yields to an earlier party."""
+    for places in (False, True):
+        for sentence in reversed(context):
+            mentions = actors.mentions(sentence)
+            cued = _cued_targets(sentence, mentions, excluded)
+            party = cued[0] if cued else _salient_party(sentence, mentions, excluded, places)
+            if party:
+                return party
+    return ""
+
+
+def attribute_target(
+    text: str, actors: ActorDictionary, holder: str, context: Sequence[str] = ()
+) -> str:
+    """The canonical actor the stance in `text` is toward (the other party of the talks), or "".
+
+    Rules, in order of evidence (never the holder itself, never `unknown`):
+    1. a party in target position, strong cues before weak ones: after "with", "meet",
+       "between", "engage", "recognise", "talk to" (strong); after "to"/"from" following offer
+       words ("an invitation from X"), or the party whose move is answered ("X's offer",
+       "the American proposal") (weak);
+    2. a party named by reference ("talks with them", "their proposal", "meet the rebels"):
+       the nearest other party in the preceding sentences;
+    3. the other party the passage mentions most often (first on ties), places of the talks
+       ("in Doha") last;
+    4. the nearest other party in the preceding sentences (nearest last in `context`), places
+       of talks only when no sentence names another party;
+    5. "" when neither the passage nor its context names another party.
+
+    Args:
+        text: the passage.
+        actors: the actor dictionary.
+        holder: the holder attributed to the passage (`attribute_holder`).
+        context: preceding sentences of the same document, nearest last.
+    """
+    excluded = {holder, UNKNOWN}
+    mentions = actors.mentions(text)
+    cued = _cued_targets(text, mentions, excluded)
+    if cued:
+        return cued[0]
+    if _REFERENCE_TARGET.search(text):
+        party = _context_party(context, actors, excluded)
+        if party:
+            return party
+    return _salient_party(text, mentions, excluded) or _context_party(context, actors, excluded)
+
+
 def holder_accuracy(statements, actors: ActorDictionary, context_sentences: int = 3) -> dict:
-    """How often attribution finds the annotated holder of stance statements.
+    """How often attribution finds the annotated holder, and the annotated target, of stance
+    statements.
 
     Statements from the same seed document get their preceding sentences as context, as in
     `stance predict`; authored statements stand alone. `none` statements have no holder and
-    are not counted.
+    are not counted. The target is attributed as `stance predict` does, from the predicted
+    holder, and measured on statements with a non-empty `target`.
 
     Returns:
-        {"overall": {...}, "by_source": {...}, "errors": [...]} with n, correct and accuracy.
+        {"overall": {...}, "by_source": {...}, "errors": [...], "targets": {"overall",
+        "by_source", "errors"}} with n, correct and accuracy.
     """
     from collections import defaultdict
 
     by_doc = defaultdict(list)
     for statement in statements:
         by_doc[statement.doc_id].append(statement)
-    tally = defaultdict(lambda: [0, 0])
-    errors = []
+    holders, targets = _Tally("holder"), _Tally("target")
     for items in by_doc.values():
         items.sort(key=lambda s: (s.char_start if s.char_start is not None else -1, s.id))
         for i, statement in enumerate(items):
@@ -258,25 +487,46 @@ def holder_accuracy(statements, actors: ActorDictionary, context_sentences: int 
                 continue
             seeded = statement.source != "authored"
             context = [s.text for s in items[max(0, i - context_sentences) : i]] if seeded else []
+            source = "seed articles" if seeded else "authored"
             predicted = attribute_holder(statement.text, actors, context)
-            for key in ("overall", "seed articles" if seeded else "authored"):
-                tally[key][0] += 1
-                tally[key][1] += predicted == statement.holder
-            if predicted != statement.holder:
-                errors.append(
-                    {
-                        "id": statement.id,
-                        "text": statement.text,
-                        "holder": statement.holder,
-                        "predicted": predicted,
-                    }
-                )
-    summary = {
-        key: {"n": n, "correct": ok, "accuracy": round(ok / n, 4) if n else None}
-        for key, (n, ok) in tally.items()
-    }
-    return {
-        "overall": summary.get("overall"),
-        "by_source": {k: v for k, v in summary.items() if k != "overall"},
-        "errors": errors,
-    }
+            holders.add(statement, source, predicted)
+            if statement.target:
+                target = attribute_target(statement.text, actors, predicted, context)
+                targets.add(statement, source, target)
+    return {**holders.summary(), "targets": targets.summary()}
+
+
+class _Tally:
+    """Right and wrong attributions of one field (`holder`, `target`), overall and by source."""
+
+    def __init__(self, field: str):
+        self.field = field
+        self.counts: dict[str, list[int]] = {}
+        self.errors: list[dict] = []
+
+    def add(self, statement, source: str, predicted: str) -> None:
+        gold = getattr(statement, self.field)
+        for key in ("overall", source):
+            count = self.counts.setdefault(key, [0, 0])
+            count[0] += 1
+            count[1] += predicted == gold
+        if predicted != gold:
+            self.errors.append(
+                {
+                    "id": statement.id,
+                    "text": statement.text,
+                    self.field: gold,
+                    "predicted": predicted,
+                }
+            )
+
+    def summary(self) -> dict:
+        figures = {
+            key: {"n": n, "correct": ok, "accuracy": round(ok / n, 4) if n else None}
+            for key, (n, ok) in self.counts.items()
+        }
+        return {
+            "overall": figures.get("overall"),
+            "by_source": {k: v for k, v in figures.items() if k != "overall"},
+            "errors": self.errors,
+        }

@@ -7,6 +7,7 @@ gold sentences it overlaps; a passage touching an ambiguous gold sentence is lef
 - stance precision: predicted stance passages whose gold is a stance / predicted stance passages;
 - stance recall: gold stance sentences covered by a predicted stance passage / gold stance sentences;
 - label accuracy and holder accuracy on matched stance passages (gold stance, predicted stance);
+- target accuracy on those whose gold sentence names a target (the other party of the talks);
 - false stance calls per 100 no-stance sentences;
 
 overall and per article group, each with a 95% percentile bootstrap interval over articles
@@ -41,6 +42,8 @@ class MatchedPassage:
     holder: str
     gold: str | None  # "none", a stance label, or None when left out (ambiguous)
     gold_holders: tuple[str, ...]
+    target: str = ""
+    gold_targets: tuple[str, ...] = ()  # empty when the gold sentence names no target
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ def read_as_predict_does(folder, articles: Sequence[GoldArticle], max_bytes: int
 def article_passages(
     documents: Sequence[Document], options: SegmentOptions, actors: ActorDictionary
 ) -> list[list[Passage]]:
-    """The product's passages (with holders) for each article."""
+    """The product's passages (with holders and targets) for each article."""
     return [document_passages(document, options, actors) for document in documents]
 
 
@@ -127,13 +130,14 @@ def match_passages(
         for row in article_rows:
             overlapping = _overlapping(row["start"], row["end"], article.sentences)
             predicted_stance = row["label"] != "none"
+            targets: tuple[str, ...] = ()
             if any(s.ambiguous for _, s in overlapping):
                 gold, holders = None, ()
             else:
                 stances = [(shared, s) for shared, s in overlapping if s.is_stance]
                 if stances:
                     best = max(stances, key=lambda item: item[0])[1]
-                    gold, holders = best.label, best.holders
+                    gold, holders, targets = best.label, best.holders, best.targets
                     if predicted_stance:
                         found_sentences.update(id(s) for _, s in stances)
                 else:
@@ -146,6 +150,8 @@ def match_passages(
                     row["holder"],
                     gold,
                     tuple(canonical_names(holders, actors)),
+                    row.get("target", ""),
+                    tuple(canonical_names(targets, actors)),
                 )
             )
         clear = [s for s in article.sentences if not s.ambiguous]
@@ -169,6 +175,8 @@ COUNT_FIELDS = (
     "found",  # ... covered by a predicted stance passage
     "gold_none",  # unambiguous gold none sentences
     "left_out",  # passages touching an ambiguous gold sentence
+    "targeted",  # true stance calls whose gold sentence names a target
+    "target_right",  # ... with a right target
 )
 
 
@@ -186,6 +194,9 @@ def article_counts(matched: Sequence[MatchedPassage], counts: Sequence[GoldCount
                 row[1] += 1
                 row[2] += m.predicted == m.gold
                 row[3] += m.holder in m.gold_holders
+                if m.gold_targets:
+                    row[8] += 1
+                    row[9] += m.target in m.gold_targets
     for index, c in enumerate(counts):
         table[index, 4:7] = (c.stance, c.found, c.none)
     return table
@@ -197,9 +208,18 @@ def _ratio(numerator, denominator):
 
 def figures_from_counts(totals: np.ndarray, n_articles: int) -> dict:
     """The article-level figures from column sums of `article_counts`."""
-    called, true_calls, label_right, holder_right, gold_stance, found, gold_none, left_out = (
-        int(v) for v in totals
-    )
+    (
+        called,
+        true_calls,
+        label_right,
+        holder_right,
+        gold_stance,
+        found,
+        gold_none,
+        left_out,
+        targeted,
+        target_right,
+    ) = (int(v) for v in totals)
     precision, recall = _ratio(true_calls, called), _ratio(found, gold_stance)
     f1 = None
     if precision is not None and recall is not None:
@@ -212,6 +232,7 @@ def figures_from_counts(totals: np.ndarray, n_articles: int) -> dict:
         "stance_f1": f1,
         "label_accuracy": _ratio(label_right, true_calls),
         "holder_accuracy": _ratio(holder_right, true_calls),
+        "target_accuracy": _ratio(target_right, targeted),
         "false_calls_per_100_none": per_100,
         "n_articles": n_articles,
         "n_predicted_stance": called,
@@ -221,6 +242,7 @@ def figures_from_counts(totals: np.ndarray, n_articles: int) -> dict:
         "n_gold_stance_found": found,
         "n_gold_none": gold_none,
         "n_passages_left_out": left_out,
+        "n_true_stance_calls_with_gold_target": targeted,
     }
 
 
@@ -230,6 +252,7 @@ INTERVAL_KEYS = (
     "stance_f1",
     "label_accuracy",
     "holder_accuracy",
+    "target_accuracy",
     "false_calls_per_100_none",
 )
 

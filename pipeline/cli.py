@@ -174,6 +174,12 @@ def train(config_path: str, overrides: tuple[str, ...], output: str | None, quie
 )
 @click.option("--no-gate", is_flag=True, help="Report only; do not exit 3 when the gate fails.")
 @click.option(
+    "--allow-changed-corpus",
+    is_flag=True,
+    help="Evaluate a model trained on another version of the annotations (refused by default: "
+    "the recomputed test split may hold statements it trained on); recorded in metrics.json.",
+)
+@click.option(
     "--articles",
     "articles_dir",
     type=click.Path(file_okay=False),
@@ -195,6 +201,7 @@ def evaluate(
     cv_baselines_only,
     output,
     no_gate,
+    allow_changed_corpus,
     articles_dir,
     curve,
 ) -> None:
@@ -246,6 +253,7 @@ def evaluate(
                 finetuned_cv=bool(cv) and not cv_baselines_only,
                 articles_folder=articles_dir,
                 cv_by="conflict" if cv == "conflict" else "doc_id",
+                allow_changed_corpus=allow_changed_corpus,
             )
             folder = Path(output or Path(config.evaluate.report_dir) / config.run_name)
             for name, baseline in baselines.items():
@@ -492,30 +500,79 @@ def _show_stance_passages(path: str, limit: int) -> None:
     type=click.IntRange(min=0),
     default=0,
     metavar="N",
-    help="Also print N misattributed statements.",
+    help="Also print N misattributed statements (holders, then targets).",
+)
+@click.option(
+    "--split",
+    "split_name",
+    type=click.Choice(["all", "train", "dev", "test"]),
+    default="all",
+    show_default=True,
+    help="Measure on this part of the split --config draws from PATHS (test: the held-out "
+    "statements when PATHS are the config's data paths).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default="configs/default.yaml",
+    show_default=True,
+    help="The config whose seed, split method and fractions --split uses.",
 )
 def holders(
-    paths: tuple[str, ...], actors: str | None, model_dir: str | None, show_errors: int
+    paths: tuple[str, ...],
+    actors: str | None,
+    model_dir: str | None,
+    show_errors: int,
+    split_name: str,
+    config_path: str,
 ) -> None:
-    """Measure holder attribution against the `holder` field of annotations."""
+    """Measure holder and target attribution against the `holder` and `target` fields of
+    annotations (stance statements; targets where one is annotated)."""
     from pipeline.actors import holder_accuracy, load_actor_dictionary
     from pipeline.annotations import load_statements
 
     try:
-        result = holder_accuracy(load_statements(paths), load_actor_dictionary(actors, model_dir))
+        statements = load_statements(paths)
+        if split_name != "all":
+            statements = _split_part(statements, split_name, config_path)
+        result = holder_accuracy(statements, load_actor_dictionary(actors, model_dir))
         if not result["overall"]:
             raise PipelineError(
                 f"{', '.join(paths)}: no stance statements with a holder to measure attribution on"
             )
     except PipelineError as error:
         _fail(error)
-    for name, row in [("overall", result["overall"]), *result["by_source"].items()]:
-        click.echo(f"{name:<14} {row['correct']:>5} / {row['n']:<5} = {row['accuracy']:.3f}")
-    for error in result["errors"][:show_errors]:
-        click.echo(
-            f"  {error['id']}: expected {error['holder']!r}, got {error['predicted']!r}: "
-            f"{error['text'][:100]}"
-        )
+    targets = result["targets"]
+    click.echo(f"{'':<14} {'holder':<21}   target")
+    for name in ["overall", *result["by_source"]]:
+        holder = result["overall"] if name == "overall" else result["by_source"][name]
+        target = targets["overall"] if name == "overall" else targets["by_source"].get(name)
+        click.echo(f"{name:<14} {_accuracy_cell(holder)}   {_accuracy_cell(target)}")
+    for field, errors in (("holder", result["errors"]), ("target", targets["errors"])):
+        for error in errors[:show_errors]:
+            click.echo(
+                f"  {error['id']}: expected {field} {error[field]!r}, got "
+                f"{error['predicted']!r}: {error['text'][:100]}"
+            )
+
+
+def _accuracy_cell(row: dict | None) -> str:
+    """`correct / n = accuracy`, or n/a where nothing was measured."""
+    if not row:
+        return f"{'n/a':<21}"
+    return f"{row['correct']:>5} / {row['n']:<5} = {row['accuracy']:.3f}"
+
+
+def _split_part(statements, split_name: str, config_path: str):
+    """The `split_name` part of the split the config's seed, method and fractions give."""
+    from pipeline.config import load_config
+    from pipeline.splits import make_split
+
+    config = load_config(config_path)
+    data = config.data
+    split = make_split(statements, data.split, config.seed, data.dev_fraction, data.test_fraction)
+    return getattr(split, split_name)
 
 
 @cli.command()
@@ -539,6 +596,50 @@ def report(predictions: str, output: str, full_articles: int) -> None:
     except PipelineError as error:
         _fail(error)
     click.echo(f"report: {path.resolve()}")
+
+
+@cli.command(name="export-events")
+@click.argument("passages", type=click.Path(dir_okay=False))
+@click.argument("output", metavar="OUT", type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["plover"]),  # pipeline.events.EVENT_FORMATS
+    default="plover",
+    show_default=True,
+    help="Record format: PLOVER-style JSON Lines.",
+)
+@click.option(
+    "--actors",
+    type=click.Path(dir_okay=False),
+    help="Actor dictionary with actor codes [default: the one the run used].",
+)
+@click.option("--strict", is_flag=True, help="Exit 1 if any row was skipped as bad.")
+def export_events_command(
+    passages: str, output: str, fmt: str, actors: str | None, strict: bool
+) -> None:
+    """Write the stance passages of a `stance predict` output as event records (JSON Lines):
+    one per stance passage with a known holder, for event-data tools.
+
+    \b
+    stance export-events out/passages.jsonl out/events.jsonl --format plover
+    """
+    from pipeline.events import export_events
+
+    try:
+        result = export_events(passages, output, fmt, actors)
+    except PipelineError as error:
+        _fail(error)
+    for problem in result.problems:
+        click.echo(f"skipped {problem}", err=True)
+    events = ", ".join(f"{name} {n}" for name, n in sorted(result.events.items())) or "none"
+    click.echo(
+        f"{result.written} events -> {output} ({fmt}: {events}); left out: {result.no_stance} "
+        f"passages without a stance, {result.no_actor} stance passages without a known holder; "
+        f"{result.undated} events without a date; {len(result.problems)} bad row(s) skipped"
+    )
+    if strict and result.problems:
+        sys.exit(EXIT_DATA_ERROR)
 
 
 @cli.command(name="agreement")

@@ -106,6 +106,14 @@ class FieldsConfig(_Section):
     language: str = Field(default="language", min_length=1)
 
 
+class DedupConfig(_Section):
+    """Wire copies (see pipeline/dedup.py): articles whose word shingles overlap by at least
+    `threshold` (estimated Jaccard similarity) are one story, counted once in the actor table."""
+
+    enabled: bool = True
+    threshold: float = Field(default=0.7, gt=0, le=1)
+
+
 # An ISO 639 code as the language identifier (py3langid) gives it: `en`, `es`, `ar`, `pcm`.
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
 
@@ -129,6 +137,7 @@ class PredictConfig(_Section):
     # None scores every language.
     languages: list[LanguageCode] | None = Field(default=["en"], min_length=1)
     max_compression_ratio: int = Field(default=100, ge=1)
+    dedup: DedupConfig = DedupConfig()
 
 
 class Config(_Section):

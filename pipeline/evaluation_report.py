@@ -132,8 +132,8 @@ def article_markdown(articles: dict | None) -> list[str]:
         f"fine-tuned model: {articles['decision']['rule']}.",
         "",
         "| model | group | stance precision | stance recall | stance F1 | label acc. | "
-        "holder acc. | false calls / 100 none | stance calls |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "holder acc. | target acc. | false calls / 100 none | stance calls |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, groups in articles["models"].items():
         for group, f in groups.items():
@@ -141,6 +141,7 @@ def article_markdown(articles: dict | None) -> list[str]:
                 f"| {name} | {group} ({f['n_articles']}) | {_value(f, 'stance_precision')} | "
                 f"{_value(f, 'stance_recall')} | {_value(f, 'stance_f1')} | "
                 f"{_value(f, 'label_accuracy')} | {_value(f, 'holder_accuracy')} | "
+                f"{_value(f, 'target_accuracy')} | "
                 f"{_value(f, 'false_calls_per_100_none', percent=True)} | "
                 f"{f['n_predicted_stance']} |"
             )

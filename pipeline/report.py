@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 # stretch a 2024 timeline over 125 years; a few 2024 articles beside 2001-2018 stay).
 TIMELINE_GAP_MONTHS = 120
 OUTLYING_SHARE = 0.05
+# The holder -> target table lists the pairs with the most stance passages (OUT.dyads.csv has
+# them all, per month).
+REPORT_DYADS = 30
 
 LABEL_COLOURS = {
     "accept": "#1a9850",
@@ -93,6 +96,30 @@ def actor_table(predictions: Predictions) -> pd.DataFrame:
     counts["first_month"] = dated.min()
     counts["last_month"] = dated.max()
     return counts.sort_values("total", ascending=False).rename_axis("actor").reset_index()
+
+
+def dyad_table(predictions: Predictions, top: int | None = None) -> pd.DataFrame:
+    """Per holder -> target pair: stance passage counts per label and total, most passages
+    first (ties by name); stance passages without a target are left out."""
+    columns = ["holder", "target", *STANCE_LABELS, "total"]
+    passages = predictions.passages
+    stance = passages[passages["label"].isin(STANCE_LABELS) & (passages["target"] != "")]
+    stance = stance.dropna(subset=["target"])
+    if stance.empty:
+        return pd.DataFrame(columns=columns)
+    counts = stance.pivot_table(
+        index=["holder", "target"],
+        columns="label",
+        values="passage_id",
+        aggfunc="count",
+        fill_value=0,
+    )
+    counts = counts.reindex(columns=list(STANCE_LABELS), fill_value=0)
+    counts["total"] = counts.sum(axis=1)
+    counts = counts.reset_index().sort_values(
+        ["total", "holder", "target"], ascending=[False, True, True]
+    )
+    return counts[columns].head(top) if top else counts[columns]
 
 
 def timeline_frame(predictions: Predictions, metric: str = "count") -> pd.DataFrame:
@@ -229,6 +256,7 @@ def report_data(
             "source": str(row.source or ""),
             "url": str(row.url or ""),
             "n": [int(getattr(row, f"n_{label}")) for label in LABELS],
+            **story_record(row),
         }
         for row in articles.itertuples()
     ]
@@ -237,6 +265,15 @@ def report_data(
         "labels": list(LABELS),
         "colours": LABEL_COLOURS,
         "actors": actors,
+        "dyads": [
+            {
+                "holder": str(row["holder"]),
+                "target": str(row["target"]),
+                "n": [int(row[label]) for label in STANCE_LABELS],
+                "total": int(row["total"]),
+            }
+            for row in dyad_table(predictions, top=REPORT_DYADS).to_dict("records")
+        ],
         "months": months,
         "documents": documents,
         "stance": columns,
@@ -258,11 +295,31 @@ def report_data(
             "engine": manifest.get("engine"),
             "model": manifest.get("model", {}).get("folder"),
             "model_sha256": manifest.get("model", {}).get("sha256"),
-            "base_model": (manifest.get("model", {}).get("base_model") or {}).get("name"),
+            "base_model": base_model_name(manifest.get("model", {}).get("base_model")),
             "predict_config": manifest.get("config", {}).get("predict"),
             "inputs": manifest.get("inputs"),
             "errors": manifest.get("counts", {}).get("errors"),
         },
+    }
+
+
+def base_model_name(base_model) -> str | None:
+    """The base model's name from a model's meta: a record with a `name`, or the name itself
+    (model folders that record only the name)."""
+    return base_model.get("name") if isinstance(base_model, dict) else base_model
+
+
+def story_record(row) -> dict:
+    """An article's story for the page: its id, how many articles print it, their outlets."""
+    try:
+        outlets = json.loads(row.story_outlets) if isinstance(row.story_outlets, str) else []
+    except json.JSONDecodeError:
+        outlets = []
+    size = pd.to_numeric(row.story_size, errors="coerce")
+    return {
+        "story": "" if pd.isna(row.story_id) else str(row.story_id),
+        "copies": 1 if pd.isna(size) else int(size),
+        "outlets": [str(outlet) for outlet in outlets if outlet is not None],
     }
 
 

@@ -1,4 +1,4 @@
-"""Documents -> scored passages: segmentation, holder attribution, batched model scoring.
+"""Documents -> scored passages: segmentation, holder and target attribution, batched scoring.
 
 This is the one place that turns articles into passage records, used by both `stance predict`
 engines and `StanceClassifier.score_articles`, so all give the same rows. The row itself is
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.actors import ActorDictionary, attribute_holder
+from pipeline.actors import ActorDictionary, attribute_holder, attribute_target
 from pipeline.articles import Document
 from pipeline.decision import decide_labels
 from pipeline.errors import PipelineError
@@ -44,7 +44,7 @@ class SegmentOptions:
 def document_passages(
     document: Document, options: SegmentOptions, actors: ActorDictionary
 ) -> list[Passage]:
-    """Cut one document into passages and attribute a holder to each."""
+    """Cut one document into passages and attribute a holder and a target to each."""
     text = document.text
     if options.unit == "record":
         spans = [Span(0, len(text))]
@@ -65,6 +65,7 @@ def document_passages(
         first = int(np.searchsorted(sentence_starts, span.start, side="left"))
         context_from = max(0, first - options.holder_context_sentences)
         context = [text[s.start : s.end] for s in sentences[context_from:first]]
+        holder = attribute_holder(passage_text, actors, context)
         result.append(
             Passage(
                 doc_id=document.doc_id,
@@ -72,12 +73,13 @@ def document_passages(
                 start=span.start,
                 end=span.end,
                 text=passage_text,
-                holder=attribute_holder(passage_text, actors, context),
+                holder=holder,
                 date=document.date,
                 previous=(
                     text[sentences[first - 1].start : sentences[first - 1].end] if first else ""
                 ),
                 headline=headline_text,
+                target=attribute_target(passage_text, actors, holder, context),
             )
         )
     return result

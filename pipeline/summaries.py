@@ -1,7 +1,8 @@
-"""Per-article and per-actor-month summaries of scored passages.
+"""Per-article, per-actor-month and holder -> target dyad summaries of scored passages.
 
-Both are computed in one streaming pass over the passage rows (a document's passages are
-contiguous), so memory stays bounded by the number of (actor, month) cells, not the corpus.
+All are computed in one streaming pass over the passage rows (a document's passages are
+contiguous), so memory stays bounded by the number of (actor, month) and (holder, target, month)
+cells, not the corpus.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def article_summary(document: dict, rows: list[dict]) -> dict:
         (r for r in rows if r["label"] in STANCE_LABELS), key=lambda r: -r["confidence"]
     )[:STRONGEST_PER_ARTICLE]
     summary = {key: document.get(key, "") for key in DOCUMENT_FIELDS}
+    summary.update(story_fields(document))
     summary["n_passages"] = len(rows)
     for label in LABELS:
         summary[f"n_{label}"] = sum(1 for r in rows if r["label"] == label)
@@ -65,13 +67,48 @@ def article_summary(document: dict, rows: list[dict]) -> dict:
     return summary
 
 
-class ActorMonthTable:
-    """Accumulates counts and probability sums per (actor, month)."""
+def story_fields(document: dict) -> dict:
+    """The story columns of an article row; an article without a story is its own."""
+    import json
+
+    return {
+        "story_id": document.get("story_id") or document.get("doc_id", ""),
+        "story_size": int(document.get("story_size") or 1),
+        "story_outlets": document.get("story_outlets") or json.dumps([], ensure_ascii=False),
+    }
+
+
+class CountedKeys:
+    """Keys counted so far, in memory (`pipeline.dedup.StoryIndex` keeps them on disk)."""
 
     def __init__(self):
+        self._keys: set[tuple] = set()
+
+    def first_time(self, key: tuple) -> bool:
+        """Whether `key` is seen for the first time (and remember it)."""
+        if key in self._keys:
+            return False
+        self._keys.add(key)
+        return True
+
+
+class ActorMonthTable:
+    """Accumulates, per (actor, month), story and passage counts and probability sums.
+
+    A story (an article and its wire copies, `pipeline.dedup`) counts once per actor, month and
+    label however many outlets printed it; passages count every copy. Stories of several
+    articles are remembered in `counted` (anything with `first_time(key) -> bool`); a story of
+    one article is counted within the `add` call that holds its passages, so `add` must get all
+    passages of an article at once (a shard does).
+    """
+
+    def __init__(self, counted=None):
         self._cells: dict[tuple[str, str], dict[str, float]] = {}
+        self._counted = counted if counted is not None else CountedKeys()
 
     def add(self, rows: Iterable[dict]) -> None:
+        """Count passage rows; `story_id` and `story_size` default to the row's own article."""
+        seen_here: set[tuple] = set()
         for row in rows:
             key = (row["holder"], month_of(row.get("date") or ""))
             cell = self._cells.setdefault(key, defaultdict(float))
@@ -79,13 +116,56 @@ class ActorMonthTable:
             cell[f"n_{row['label']}"] += 1
             for column in PROBABILITY_COLUMNS:
                 cell[column] += row[column]
+            story = str(row.get("story_id") or row.get("doc_id") or "")
+            for counter in ("n_stories", f"n_stories_{row['label']}"):
+                story_key = (*key, counter, story)
+                if story_key in seen_here:
+                    continue
+                seen_here.add(story_key)
+                if (row.get("story_size") or 1) > 1 and not self._counted.first_time(story_key):
+                    continue
+                cell[counter] += 1
 
     def records(self) -> list[dict]:
         out = []
         for (actor, month), cell in sorted(self._cells.items()):
             n = cell["n_passages"]
-            record = {"actor": actor, "month": month, "n_passages": int(n)}
+            record = {"actor": actor, "month": month, "n_stories": int(cell["n_stories"])}
+            record.update(
+                {f"n_stories_{label}": int(cell.get(f"n_stories_{label}", 0)) for label in LABELS}
+            )
+            record["n_passages"] = int(n)
             record.update({f"n_{label}": int(cell.get(f"n_{label}", 0)) for label in LABELS})
             record.update({f"mean_{c}": round(cell[c] / n, 6) for c in PROBABILITY_COLUMNS})
             out.append(record)
         return out
+
+
+class DyadMonthTable:
+    """Accumulates stance passage counts per (holder, target, month): who takes which stance
+    toward whom. Passages without a target (every `none` passage) are left out."""
+
+    def __init__(self):
+        self._cells: dict[tuple[str, str, str], dict[str, int]] = {}
+
+    def add(self, rows: Iterable[dict]) -> None:
+        for row in rows:
+            if row["label"] not in STANCE_LABELS or not row.get("target"):
+                continue
+            key = (row["holder"], row["target"], month_of(row.get("date") or ""))
+            cell = self._cells.setdefault(key, defaultdict(int))
+            cell["n_passages"] += 1
+            cell[f"n_{row['label']}"] += 1
+
+    def records(self) -> list[dict]:
+        """Rows in DYAD_SCHEMA order, sorted by holder, target and month."""
+        return [
+            {
+                "holder": holder,
+                "target": target,
+                "month": month,
+                "n_passages": cell["n_passages"],
+                **{f"n_{label}": cell[f"n_{label}"] for label in STANCE_LABELS},
+            }
+            for (holder, target, month), cell in sorted(self._cells.items())
+        ]

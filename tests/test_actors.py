@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from conftest import REPO
 
-from pipeline.actors import UNKNOWN, ActorDictionary, attribute_holder, holder_accuracy
+from pipeline.actors import (
+    UNKNOWN,
+    ActorDictionary,
+    attribute_holder,
+    attribute_target,
+    holder_accuracy,
+)
 from pipeline.annotations import Statement
 from pipeline.errors import ConfigError
 
@@ -123,7 +129,11 @@ def test_holders_command_uses_the_model_dictionary_from_any_folder(
     model = str(trained_toy_model.model_dir)
     result = CliRunner().invoke(cli, ["holders", str(statements), "--model", model])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("overall            1 / 1     = 1.000")
+    # The holder is found; the statement names no other party, so its target is missed.
+    assert result.output.splitlines()[:2] == [
+        "               holder                  target",
+        "overall            1 / 1     = 1.000       0 / 1     = 0.000",
+    ]
 
 
 def test_holder_accuracy_counts_stance_statements_only():
@@ -155,3 +165,140 @@ def test_holder_accuracy_counts_stance_statements_only():
 def test_shipped_actor_dictionary_loads():
     actors = ActorDictionary.from_yaml(REPO / "configs/actors.yaml")
     assert {"Taliban", "United States", "Hamas", "Russia"} <= set(actors.aliases)
+
+
+def test_actor_codes_come_from_the_entry_or_from_a_country_name(tmp_path):
+    """The list form and the {code, aliases} form mix; `code: null` overrides a country name."""
+    path = tmp_path / "actors.yaml"
+    path.write_text(
+        "Pakistan: [Islamabad]\n"
+        "Afghan Government: {code: AFG, aliases: [Kabul]}\n"
+        "Georgia: {code: null, aliases: [Atlanta]}\n"
+        "Hamas: [Haniyeh]\n",
+        encoding="utf-8",
+    )
+    actors = ActorDictionary.from_yaml(path)
+    assert {name: actors.code(name) for name in actors.aliases} == {
+        "Pakistan": "PAK",
+        "Afghan Government": "AFG",
+        "Georgia": None,
+        "Hamas": None,
+    }
+    assert [m.actor for m in actors.mentions("Kabul and Islamabad")] == [
+        "Afghan Government",
+        "Pakistan",
+    ]
+    assert actors.code("North Korea") == "PRK" and actors.code(UNKNOWN) is None
+
+
+def test_shipped_dictionary_codes_states_and_leaves_armed_groups_without(tmp_path):
+    actors = ActorDictionary.from_yaml(REPO / "configs/actors.yaml")
+    states = {"United States": "USA", "Russia": "RUS", "Iran": "IRN", "Afghan Government": "AFG"}
+    assert {name: actors.code(name) for name in states} == states
+    for group in ("Taliban", "Hamas", "Syrian Opposition", "Libyan National Army", "NATO"):
+        assert actors.code(group) is None, group
+
+
+def test_bad_actor_code_or_key_is_named_with_its_line(tmp_path):
+    path = tmp_path / "actors.yaml"
+    path.write_text("Pakistan: [Islamabad]\nAfghan Government: {code: afg, aliases: [Kabul]}\n")
+    with pytest.raises(ConfigError) as error:
+        ActorDictionary.from_yaml(path)
+    assert str(error.value) == (
+        f"{path}:2: Afghan Government: code 'afg' is not an actor code; write three capital "
+        "letters (an ISO 3166 alpha-3 code such as AFG, or IGO, NGO, ISM, IMG, MNC), or "
+        "`code: null` for none"
+    )
+    path.write_text("Hamas: {aliases: [Haniyeh], sector: REB}\n")
+    with pytest.raises(ConfigError, match=r"actors.yaml:1: Hamas: unknown key\(s\) sector; "):
+        ActorDictionary.from_yaml(path)
+
+
+TARGET_ACTORS = ActorDictionary(
+    {
+        **ACTORS.aliases,
+        "Qatar": ["Qatar", "Doha"],
+        "North Korea": ["North Korea", "Pyongyang"],
+        "South Korea": ["South Korea", "Seoul"],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "text, holder, target",
+    [
+        ("The Taliban will not join talks with Washington, Mujahid said.", "Taliban", "United States"),
+        ("Ghani said he was ready to negotiate with the Taliban.", "Afghan Government", "Taliban"),
+        ("Mujahid said the movement had no plans to meet Ghani.", "Taliban", "Afghan Government"),
+        ("The Taliban rejected Kabul's offer of a ceasefire.", "Taliban", "Afghan Government"),
+        ("Kabul welcomed the invitation from Islamabad.", "Afghan Government", "Pakistan"),
+        ("Washington made an offer to the Taliban on Monday.", "United States", "Taliban"),
+        ("Ghani would sit down with the Taliban in Doha, he said.", "Afghan Government", "Taliban"),
+        # "talks with" outranks the host of the talks ("an invitation from Qatar").
+        ("The Taliban accepted an invitation from Qatar to hold talks with the US.", "Taliban",
+         "United States"),
+        ("Talks with the Taliban are pointless, Ghani told reporters.", "Afghan Government",
+         "Taliban"),
+        # Without a cue, the other party named most often; a place of talks only last.
+        ("In Doha, Ghani said Pakistan had to act; Pakistan did not answer.", "Afghan Government",
+         "Pakistan"),
+    ],
+)  # fmt: skip
+def test_target_patterns(text, holder, target):
+    assert attribute_target(text, TARGET_ACTORS, holder) == target
+
+
+@pytest.mark.parametrize(
+    "text, holder, context",
+    [
+        ("The Taliban said talks with the Taliban leadership were over.", "Taliban", []),
+        ("Mujahid refused to meet anyone.", "Taliban", ["Mujahid spoke in Kandahar."]),
+        ("They refused to meet anyone.", UNKNOWN, ["Rain fell."]),
+    ],
+)
+def test_holder_is_never_its_own_target_and_no_party_gives_none(text, holder, context):
+    assert attribute_target(text, TARGET_ACTORS, holder, context) == ""
+
+
+def test_target_named_only_by_reference_comes_from_the_context():
+    context = ["Pyongyang offered talks on Friday.", "The offer surprised diplomats."]
+    text = "We carefully considered their proposal, Washington told Seoul."
+    # "their proposal" is North Korea's, not that of Seoul, the other party the passage names.
+    assert attribute_target(text, TARGET_ACTORS, "United States", context) == "North Korea"
+    assert attribute_target(text, TARGET_ACTORS, "United States") == "South Korea"
+
+
+def test_passage_naming_no_other_party_takes_the_nearest_one_from_its_context():
+    context = ["Ghani met the envoys in Kabul.", "Mujahid answered from Doha."]
+    text = "They are ready to talk, he said."
+    assert attribute_target(text, TARGET_ACTORS, "Afghan Government", context) == "Taliban"
+    assert attribute_target(text, TARGET_ACTORS, "Taliban", context) == "Afghan Government"
+    assert attribute_target(text, TARGET_ACTORS, "Taliban") == ""
+
+
+def test_holder_accuracy_also_measures_targets_where_annotated():
+    def st(i, text, holder, target):
+        return Statement(
+            id=str(i),
+            text=text,
+            label="reject",
+            holder=holder,
+            target=target,
+            doc_id=f"d{i}",
+            source="authored",
+            annotator="t",
+        )
+
+    result = holder_accuracy(
+        [
+            st(1, "Ghani refused talks with the Taliban.", "Afghan Government", "Taliban"),
+            st(2, "Mujahid rejected talks with Islamabad.", "Taliban", "United States"),
+            st(3, "Mujahid rejected the talks.", "Taliban", ""),  # no gold target: not counted
+        ],
+        ACTORS,
+    )
+    assert result["overall"]["n"] == 3
+    assert result["targets"]["overall"] == {"n": 2, "correct": 1, "accuracy": 0.5}
+    assert result["targets"]["by_source"] == {"authored": {"n": 2, "correct": 1, "accuracy": 0.5}}
+    assert result["targets"]["errors"][0]["target"] == "United States"
+    assert result["targets"]["errors"][0]["predicted"] == "Pakistan"

@@ -225,3 +225,62 @@ def test_evaluate_articles_command_writes_figures_and_curve(trained_toy_model, t
     }
     assert "pr_curves" not in report["articles"]
     assert (out / "articles_pr_curve.png").stat().st_size > 1000
+
+
+def test_target_accuracy_counts_matched_stance_passages_with_a_gold_target(tmp_path):
+    folder = tmp_path / "gold"
+    folder.mkdir()
+    text = (
+        "The Taliban said they were ready for talks with Washington. "
+        "The Taliban refused any talks with Kabul. "
+        "Washington said it was ready for talks."
+    )
+    actors = ActorDictionary(
+        {
+            "Taliban": ["Taliban"],
+            "United States": ["Washington", "US"],
+            "Afghan Government": ["Kabul"],
+        }
+    )
+    # Gold: right ("US" is the dictionary's United States), one of several ("; "), and a
+    # sentence without a gold target, which is not counted.
+    targets = {0: "US", 1: "Pakistan; Afghan Government", 2: ""}
+    rows = _sentences(
+        "t1", text, ["accept", "reject", "accept"], {0: "Taliban", 1: "Taliban", 2: "US"}
+    )
+    for index, row in enumerate(rows):
+        row["target"] = targets[index]
+    (folder / "articles.jsonl").write_text(json.dumps({"id": "t1", "text": text}) + "\n")
+    (folder / "sentences.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    articles, problems = read_gold_articles(folder)
+    assert problems == []
+    documents = read_as_predict_does(folder, articles, 10_000_000)
+    results, matched = evaluate_on_articles(
+        {"fake": KeywordModel()}, articles, documents, SegmentOptions(), actors, samples=50
+    )
+    assert [m.target for m in matched["fake"]] == [
+        "United States",
+        "Afghan Government",
+        "Afghan Government",  # from the context; its gold sentence names no target
+    ]
+    overall = results["fake"]["all"]
+    assert overall["n_true_stance_calls"] == 3
+    assert overall["n_true_stance_calls_with_gold_target"] == 2
+    assert overall["target_accuracy"] == 1.0
+    assert overall["ci95"]["target_accuracy"] == [1.0, 1.0]
+
+
+def test_article_report_shows_target_accuracy_beside_holder_accuracy():
+    from pipeline.evaluation_report import article_markdown
+
+    figures = {"n_articles": 1, "n_predicted_stance": 2, "holder_accuracy": 0.5}
+    lines = article_markdown(
+        {
+            "n_articles": 1,
+            "folder": "gold",
+            "decision": {"rule": "argmax"},
+            "models": {"m": {"all": {**figures, "target_accuracy": 0.25}}},
+        }
+    )
+    assert "| holder acc. | target acc. |" in lines[5]
+    assert lines[-1].startswith("| m | all (1) | n/a | n/a | n/a | n/a | 0.500 | 0.250 |")

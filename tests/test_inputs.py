@@ -483,9 +483,7 @@ def test_folders_pick_up_compressed_and_archived_inputs_by_their_inner_format(tm
     assert problems[("backup.tar.gz", None)].startswith("unsupported file type '.tar.gz'")
 
 
-def test_predict_reads_with_the_configs_field_mapping_and_language_filter(
-    trained_toy_model, tmp_path
-):
+def test_predict_reads_with_the_configs_field_mapping_and_language_filter(fake_model, tmp_path):
     """`predict` itself follows predict.fields and predict.languages, and writes `language`."""
     from conftest import REPO
 
@@ -505,9 +503,7 @@ def test_predict_reads_with_the_configs_field_mapping_and_language_filter(
         }
     )
     output = tmp_path / "out" / "passages.jsonl"
-    manifest = predict(
-        trained_toy_model.model_dir, [str(inputs)], output, options, device="cpu", progress=False
-    )
+    manifest = predict(fake_model, [str(inputs)], output, options, device="cpu", progress=False)
     articles = pd.read_json(manifest["outputs"]["articles"], lines=True, dtype=False)
     assert articles["doc_id"].tolist() == ["en-1"]
     assert articles["language"].tolist() == ["en"]

@@ -1,4 +1,9 @@
-"""Batch scoring: outputs, robustness to bad input, resume after interruption."""
+"""Batch scoring: outputs, robustness to bad input, resume after interruption.
+
+Most tests score with the keyword classifier of tests/fakes.py (`model_dir`): they test the
+run, not the model. The few that test the model folder itself (backends, the Python API, the
+actor dictionary training copies) load the trained toy model.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +26,8 @@ SOURCES = REPO / "annotations" / "sources"
 
 
 @pytest.fixture
-def model_dir(trained_toy_model):
-    return trained_toy_model.model_dir
+def model_dir(fake_model):
+    return fake_model
 
 
 @pytest.fixture
@@ -92,6 +97,7 @@ def test_scores_articles_and_reports_every_bad_file(model_dir, bad_inputs, tmp_p
         "p_conditional",
         "p_none",
         "holder",
+        "target",
         "date",
     }
     # Offsets find each passage in its source file.
@@ -211,11 +217,11 @@ def test_run_that_failed_before_its_first_shard_does_not_block_a_changed_rerun(
     ("backend", "graph"),
     [("onnx", "model.onnx"), ("onnx-int8", "model.uint8.onnx"), ("torch", None)],
 )
-def test_manifest_records_the_onnx_graph_that_scored(model_dir, tmp_path, backend, graph):
+def test_manifest_records_the_onnx_graph_that_scored(trained_toy_model, tmp_path, backend, graph):
     from pipeline.provenance import sha256_file
 
     folder = tmp_path / "model"
-    shutil.copytree(model_dir, folder, ignore=shutil.ignore_patterns("onnx"))
+    shutil.copytree(trained_toy_model.model_dir, folder, ignore=shutil.ignore_patterns("onnx"))
     manifest = predict(
         str(folder),
         [str(SOURCES)],
@@ -308,7 +314,8 @@ def test_cli_predict_and_strict(model_dir, bad_inputs, tmp_path):
     assert "1 input(s) skipped" in strict.stderr
 
 
-def test_score_articles_api_matches_predict(model_dir, tmp_path, trained_toy_model):
+def test_score_articles_api_matches_predict(tmp_path, trained_toy_model):
+    model_dir = trained_toy_model.model_dir
     out = tmp_path / "p.jsonl"
     text = (SOURCES / "004_405ae563e90886f0.txt").read_text(encoding="utf-8")
     doc = tmp_path / "a.jsonl"
@@ -583,11 +590,12 @@ def test_skip_reasons_say_what_is_wrong(tmp_path):
 
 
 def test_model_folder_carries_its_actor_dictionary_so_predict_runs_anywhere(
-    model_dir, tmp_path, monkeypatch
+    trained_toy_model, tmp_path, monkeypatch
 ):
     """A model's config no longer points at configs/actors.yaml relative to the working folder."""
     from pipeline.provenance import sha256_file
 
+    model_dir = trained_toy_model.model_dir
     meta = json.loads((model_dir / "meta.json").read_text())
     assert meta["actors"]["sha256"] == sha256_file(model_dir / "actors.yaml")
     assert meta["actors"]["sha256"] == sha256_file(REPO / "configs/actors.yaml")
@@ -717,3 +725,56 @@ def test_outputs_sharing_a_name_stem_do_not_overwrite_each_others_summaries(mode
         "--output name, or --overwrite to replace that run's summaries"
     )
     assert (tmp_path / "p.manifest.json").read_text() == manifest
+
+
+def test_the_fake_classifier_scores_through_the_predict_path(model_dir, tmp_path):
+    """The fast tests' model (tests/fakes.py) is loaded by the run like a real one, and its
+    fixed probabilities and labels are what the rows and the manifest hold."""
+    from fakes import PROBABILITIES, keyword_label
+
+    out = tmp_path / "p.jsonl"
+    manifest = predict(str(model_dir), [str(SOURCES)], out, options(), device="cpu", progress=False)
+    rows = [json.loads(line) for line in out.open()]
+    assert rows and {r["label"] for r in rows} == {"accept", "reject", "none"}
+    for row in rows:
+        label = keyword_label(row["text"])
+        assert row["label"] == label
+        assert [row[f"p_{k}"] for k in ("accept", "reject", "conditional", "none")] == (
+            pytest.approx(list(PROBABILITIES[label]))
+        )
+    model = manifest["model"]
+    assert (model["backend"], model["base_model"], model["onnx_graph"]) == (
+        "fake",
+        "fake-keywords",
+        None,
+    )
+
+
+def test_stance_rows_name_their_target_and_dyads_count_holder_target_months(model_dir, tmp_path):
+    records = tmp_path / "r.jsonl"
+    articles = [
+        ("d1", "2024-03-05", "Hamas said it was ready for talks with Israel. Egypt built a road."),
+        ("d2", "2024-03-20", "Israel refused any talks with Hamas."),
+        ("d3", "2024-04-02", "Hamas welcomed the offer from Egypt to resume talks with Israel."),
+    ]
+    records.write_text(
+        "".join(json.dumps({"id": i, "date": d, "text": t}) + "\n" for i, d, t in articles)
+    )
+    out = tmp_path / "p.jsonl"
+    predict(str(model_dir), [str(records)], out, options(), device="cpu", progress=False)
+    rows = [json.loads(line) for line in out.open()]
+    assert [(r["label"], r["holder"], r["target"]) for r in rows] == [
+        ("accept", "Hamas", "Israel"),
+        ("none", "Egypt", ""),  # a `none` passage has no target, whatever it and its context name
+        ("reject", "Israel", "Hamas"),
+        ("accept", "Hamas", "Israel"),  # "talks with" outranks the host ("offer from Egypt")
+    ]
+    dyads = pd.read_csv(tmp_path / "p.dyads.csv", keep_default_na=False, dtype={"month": str})
+    assert dyads.to_dict("records") == [
+        {"holder": "Hamas", "target": "Israel", "month": "2024-03", "n_passages": 1,
+         "n_accept": 1, "n_reject": 0, "n_conditional": 0},
+        {"holder": "Hamas", "target": "Israel", "month": "2024-04", "n_passages": 1,
+         "n_accept": 1, "n_reject": 0, "n_conditional": 0},
+        {"holder": "Israel", "target": "Hamas", "month": "2024-03", "n_passages": 1,
+         "n_accept": 0, "n_reject": 1, "n_conditional": 0},
+    ]  # fmt: skip

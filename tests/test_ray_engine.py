@@ -38,7 +38,7 @@ def test_ray_results_equal_local_results(local_ray, trained_toy_model, tmp_path)
         model, inputs, tmp_path / "ray" / "p.jsonl", options, device="cpu", progress=False
     )
     assert distributed["engine"] == "ray"
-    for name in ("jsonl", "articles.jsonl", "actors.csv", "errors.jsonl"):
+    for name in ("jsonl", "articles.jsonl", "actors.csv", "dyads.csv", "errors.jsonl"):
         assert (tmp_path / "ray" / f"p.{name}").read_bytes() == (
             tmp_path / "local" / f"p.{name}"
         ).read_bytes(), name

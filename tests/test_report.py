@@ -1,4 +1,8 @@
-"""The HTML report and the notebook API: escaping, tables, timeline; then a real browser."""
+"""The HTML report and the notebook API: escaping, tables, timeline; then a real browser.
+
+Predictions come from the keyword classifier of tests/fakes.py: the report is tested, not the
+model.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +32,9 @@ PLANTED = (
 
 
 @pytest.fixture(scope="module")
-def predictions(trained_toy_model, tmp_path_factory):
+def predictions(fake_model_folder, tmp_path_factory):
+    from fakes import use_fake_classifier
+
     folder = tmp_path_factory.mktemp("pred")
     records = folder / "extra.jsonl"
     records.write_text(
@@ -51,14 +57,16 @@ def predictions(trained_toy_model, tmp_path_factory):
         + "\n"
     )
     out = folder / "passages.jsonl"
-    predict(
-        str(trained_toy_model.model_dir),
-        [str(REPO / "annotations/sources"), str(records)],
-        out,
-        PredictConfig(actors=str(REPO / "configs/actors.yaml")),
-        device="cpu",
-        progress=False,
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        use_fake_classifier(patch)
+        predict(
+            str(fake_model_folder),
+            [str(REPO / "annotations/sources"), str(records)],
+            out,
+            PredictConfig(actors=str(REPO / "configs/actors.yaml")),
+            device="cpu",
+            progress=False,
+        )
     return out
 
 
@@ -113,15 +121,53 @@ def _predict_records(model_dir, folder, records, output_name="p.jsonl"):
     return out
 
 
-def test_empty_predict_output_gives_an_empty_report(trained_toy_model, tmp_path):
-    out = _predict_records(trained_toy_model.model_dir, tmp_path, [{"id": "x", "title": "no text"}])
+def test_empty_predict_output_gives_an_empty_report(fake_model, tmp_path):
+    out = _predict_records(fake_model, tmp_path, [{"id": "x", "title": "no text"}])
     assert out.read_text() == ""
     page = write_report(out, tmp_path / "r.html").read_text(encoding="utf-8")
     assert '"articles":0' in page and '"passages":0' in page
 
 
+def test_holder_target_table_counts_dyads_and_escapes_their_names(fake_model, tmp_path):
+    import yaml
+
+    from pipeline.report import dyad_table, report_data
+
+    actors = tmp_path / "actors.yaml"
+    actors.write_text(yaml.safe_dump({"<b>Rebels</b>": ["the rebels"], "Army & Co": ["the army"]}))
+    inputs = tmp_path / "records.jsonl"
+    texts = [
+        "The army refused any talks with the rebels.",
+        "The rebels said they were ready for talks with the army.",
+        "The rebels refused to meet the army.",
+        "Rain fell.",
+    ]
+    inputs.write_text(
+        "".join(json.dumps({"id": f"r{i}", "text": t}) + "\n" for i, t in enumerate(texts))
+    )
+    out = tmp_path / "p.jsonl"
+    options = PredictConfig(actors=str(actors), unit="record")
+    predict(str(fake_model), [str(inputs)], out, options, device="cpu", progress=False)
+    loaded = load_predictions(out)
+    assert dyad_table(loaded).to_dict("records") == [
+        {"holder": "<b>Rebels</b>", "target": "Army & Co", "accept": 1, "reject": 1,
+         "conditional": 0, "total": 2},
+        {"holder": "Army & Co", "target": "<b>Rebels</b>", "accept": 0, "reject": 1,
+         "conditional": 0, "total": 1},
+    ]  # fmt: skip
+    assert report_data(loaded)["dyads"][0] == {
+        "holder": "<b>Rebels</b>",
+        "target": "Army & Co",
+        "n": [1, 1, 0],
+        "total": 2,
+    }
+    page = write_report(out, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<b>Rebels</b>" not in page and "\\u003cb\\u003eRebels" in page
+    assert 'id="dyad-table"' in page
+
+
 def test_impossible_and_outlying_dates_are_named_and_left_out_of_the_timeline(
-    trained_toy_model, tmp_path, caplog
+    fake_model, tmp_path, caplog
 ):
     from pipeline.report import report_data
 
@@ -133,7 +179,7 @@ def test_impossible_and_outlying_dates_are_named_and_left_out_of_the_timeline(
         {"id": "bad", "text": refusal, "date": "2024-13-45"},
         {"id": "old", "text": refusal, "date": "1900-01-01"},
     ]
-    out = _predict_records(trained_toy_model.model_dir, tmp_path, records)
+    out = _predict_records(fake_model, tmp_path, records)
     data = report_data(load_predictions(out))
     assert data["stance"]["label"].count(LABELS.index("reject")) == 32
     assert data["months"] == [f"2024-{m:02d}" for m in range(1, 7)]
@@ -213,9 +259,9 @@ def test_damaged_predict_outputs_are_named_not_a_traceback(
     )
 
 
-def test_report_reads_csv_text_back_exactly(trained_toy_model, tmp_path):
+def test_report_reads_csv_text_back_exactly(fake_model, tmp_path):
     records = [{"id": "f", "text": "=1+1 talks were refused", "date": "2024-01-02"}]
-    out = _predict_records(trained_toy_model.model_dir, tmp_path, records, "p.csv")
+    out = _predict_records(fake_model, tmp_path, records, "p.csv")
     assert "'=1+1" in out.read_text()
     assert load_predictions(out).passages["text"].tolist() == ["=1+1 talks were refused"]
 
@@ -265,6 +311,7 @@ def page(browser, predictions, tmp_path):
 def test_report_renders_timeline_actor_table_and_highlights(page, tmp_path):
     assert page.locator("#timeline g.cell rect").count() > 0
     assert page.locator("#actor-table tbody tr").count() > 0
+    assert page.locator("#dyad-table tbody tr td").count() > 6  # more than one holder -> target
     assert page.locator("#article-text span.hl").count() > 0
     assert page.locator("#cards .card").count() == 6
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)

@@ -9,15 +9,15 @@ new output column is one edit here (plus its test): `Passage` if it comes from s
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from pipeline.errors import PipelineError
-from pipeline.labels import LABELS
+from pipeline.errors import PipelineError, Problem
+from pipeline.labels import LABELS, STANCE_LABELS
 from pipeline.outputs import output_format
 
 PROBABILITY_COLUMNS = tuple(f"p_{label}" for label in LABELS)
@@ -35,12 +35,19 @@ PASSAGE_SCHEMA = pa.schema(
         ("confidence", pa.float64()),
         *[(c, pa.float64()) for c in PROBABILITY_COLUMNS],
         ("holder", pa.string()),
+        # The other party of the talks (`actors.attribute_target`); "" for `none` passages.
+        ("target", pa.string()),
         ("date", pa.string()),
     ]
 )
 ARTICLE_SCHEMA = pa.schema(
     [
         *[(field, pa.string()) for field in DOCUMENT_FIELDS],
+        # The article's story (`pipeline.dedup`): the doc_id of its first copy in input order,
+        # how many articles print it, and their outlets as a JSON list.
+        ("story_id", pa.string()),
+        ("story_size", pa.int64()),
+        ("story_outlets", pa.string()),
         ("n_passages", pa.int64()),
         *[(f"n_{label}", pa.int64()) for label in LABELS],
         ("stance_by_holder", pa.string()),
@@ -51,9 +58,23 @@ ACTOR_SCHEMA = pa.schema(
     [
         ("actor", pa.string()),
         ("month", pa.string()),
+        # Stories count a wire story once however many outlets printed it; passages every copy.
+        ("n_stories", pa.int64()),
+        *[(f"n_stories_{label}", pa.int64()) for label in LABELS],
         ("n_passages", pa.int64()),
         *[(f"n_{label}", pa.int64()) for label in LABELS],
         *[(f"mean_{column}", pa.float64()) for column in PROBABILITY_COLUMNS],
+    ]
+)
+# Holder -> target dyads per month: who takes which stance toward whom (stance passages with a
+# target only; `summaries.DyadMonthTable`).
+DYAD_SCHEMA = pa.schema(
+    [
+        ("holder", pa.string()),
+        ("target", pa.string()),
+        ("month", pa.string()),
+        ("n_passages", pa.int64()),
+        *[(f"n_{label}", pa.int64()) for label in STANCE_LABELS],
     ]
 )
 
@@ -75,6 +96,7 @@ class Passage:
     date: str
     previous: str = ""  # the sentence before the passage (context for models that read it)
     headline: str = ""  # the document's title or first line
+    target: str = ""  # the other party, attributed with the holder; kept for stance rows only
 
 
 def document_metadata(document) -> dict:
@@ -112,6 +134,8 @@ def passage_records(
             }
         )
         row["holder"] = passage.holder
+        # A `none` passage holds no stance, so it has no party the stance is toward.
+        row["target"] = "" if row["label"] == "none" else passage.target
         row["date"] = passage.date
         rows.append(row)
     return rows
@@ -124,6 +148,7 @@ class OutputPaths:
     passages: Path
     articles: Path
     actors: Path
+    dyads: Path
     errors: Path
     manifest: Path
     parts: Path
@@ -137,6 +162,7 @@ class OutputPaths:
             passages=output,
             articles=Path(f"{stem}.articles{output.suffix}"),
             actors=Path(f"{stem}.actors.csv"),
+            dyads=Path(f"{stem}.dyads.csv"),
             errors=Path(f"{stem}.errors.jsonl"),
             manifest=Path(f"{stem}.manifest.json"),
             parts=Path(f"{stem}.parts"),
@@ -223,3 +249,86 @@ def describe_damage(path: Path, error: Exception) -> str:
                 return str(item)
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return f"{path}: unreadable ({reason})"
+
+
+def iter_output_rows(
+    path: str | Path, columns: Sequence[str]
+) -> Iterator[tuple[int, dict | Problem]]:
+    """(line, row or problem) for each row of a predict output table, streaming, in file order.
+
+    Unlike `read_table`, a bad row costs that row only, so a command that turns rows into
+    something else (`stance export-events`) can report it and go on. The number is the line a
+    JSON Lines record or CSV row starts on, or the row of a Parquet file (from 1). CSV cells are
+    text, with the exact text restored (`outputs.restore_csv_cell`); a JSON Lines row may lack
+    a column (the caller checks its rows).
+
+    Raises:
+        PipelineError: the file cannot be read, or its CSV header or Parquet schema lacks one of
+            `columns` (not a table `stance predict` wrote).
+    """
+    path = Path(path)
+    fmt = output_format(path)
+    try:
+        if fmt == "jsonl":
+            from pipeline.jsonl import iter_jsonl_objects
+
+            yield from iter_jsonl_objects(path)
+        elif fmt == "csv":
+            yield from _iter_csv_rows(path, columns)
+        else:
+            yield from _iter_parquet_rows(path, columns)
+    except OSError as exc:
+        raise PipelineError(
+            f"{path}: cannot read ({exc.strerror or exc}); {DAMAGED_HINT}"
+        ) from None
+
+
+def _check_columns(path: Path, present: Sequence[str], columns: Sequence[str]) -> None:
+    missing = [column for column in columns if column not in present]
+    if missing:
+        raise PipelineError(
+            f"{path}: missing column(s) {', '.join(missing)}: not a table written by "
+            f"`stance predict`; {DAMAGED_HINT}"
+        )
+
+
+def _iter_csv_rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict | Problem]]:
+    """CSV rows through the input reader (`records.iter_records`: true line numbers, a bad byte
+    or row costs that row), after checking the header."""
+    import csv
+
+    from pipeline.compressed import Source
+    from pipeline.outputs import restore_csv_cell
+    from pipeline.records import iter_records
+
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        header = next(csv.reader(handle), None)
+    if header is None:  # an empty file: no rows
+        return
+    _check_columns(path, header, columns)
+    for line, row in iter_records(Source(path, ".csv"), {"text": columns[0]}):
+        if isinstance(row, dict):
+            yield line, {key: restore_csv_cell(value) for key, value in row.items()}
+        else:
+            yield line, Problem(str(path), line, "row", row.reason)
+
+
+def _iter_parquet_rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict | Problem]]:
+    """Parquet rows in batches, numbered from 1; a damaged row group ends the file with a
+    problem naming the first row not read."""
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, ValueError) as exc:
+        raise PipelineError(f"{describe_damage(path, exc)}; {DAMAGED_HINT}") from None
+    _check_columns(path, parquet.schema_arrow.names, columns)
+    number = 0
+    try:
+        for batch in parquet.iter_batches():
+            for row in batch.to_pylist():
+                number += 1
+                yield number, row
+    except pa.ArrowException as exc:
+        reason = f"unreadable Parquet from row {number + 1} on ({exc}); {DAMAGED_HINT}"
+        yield number + 1, Problem(str(path), number + 1, "row", reason)

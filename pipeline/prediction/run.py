@@ -4,9 +4,11 @@ Documents are read in a fixed order and grouped into shards of `documents_per_sh
 turns each shard into scored passage rows; the run writes each shard atomically (Parquet, then a
 JSON sidecar that marks it complete) under `OUT.parts/`. A rerun of the same command (same
 identity, any engine) skips every completed shard, so a crash or Ctrl-C loses at most the shards
-in flight and never duplicates a passage. When all shards are done they are merged, streaming,
-into OUT (format from its extension), `OUT.articles.*`, `OUT.actors.csv`, `OUT.errors.jsonl` and
-the one `OUT.manifest.json`.
+in flight and never duplicates a passage. Each shard's MinHash signatures (`pipeline.dedup`) are
+saved beside it before scoring; the merge assigns every article its story from them, in input
+order. When all shards are done they are merged, streaming,
+into OUT (format from its extension), `OUT.articles.*`, `OUT.actors.csv`, `OUT.dyads.csv`,
+`OUT.errors.jsonl` and the one `OUT.manifest.json`.
 
 An engine (see `Engine`) only produces scored shards; everything a user relies on to trust a run
 (fingerprint, resume, the complete check, `--overwrite`, the merge, the manifest) is here.
@@ -30,7 +32,14 @@ import pyarrow.parquet as pq
 
 from pipeline.actors import ActorDictionary, actor_dictionary_path, load_actor_dictionary
 from pipeline.articles import Document, InputProblem, iter_documents, reading_options
-from pipeline.config import PredictConfig
+from pipeline.config import DedupConfig, PredictConfig
+from pipeline.dedup import (
+    SingleArticleStories,
+    StoryIndex,
+    article_signatures,
+    load_signatures,
+    save_signatures,
+)
 from pipeline.errors import PipelineError
 from pipeline.inputs import RENAMED, resolve_inputs
 from pipeline.onnx_backend import ONNX_DIR
@@ -45,6 +54,7 @@ from pipeline.outputs import (
 from pipeline.prediction.rows import (
     ACTOR_SCHEMA,
     ARTICLE_SCHEMA,
+    DYAD_SCHEMA,
     PASSAGE_SCHEMA,
     PROBABILITY_COLUMNS,
     OutputPaths,
@@ -54,7 +64,7 @@ from pipeline.prediction.rows import (
 from pipeline.provenance import hash_folder, package_versions, utc_now
 from pipeline.run_identity import describe_changes, run_fingerprint, run_identity
 from pipeline.scoring import SegmentOptions
-from pipeline.summaries import ActorMonthTable, article_summary
+from pipeline.summaries import ActorMonthTable, DyadMonthTable, article_summary
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +78,9 @@ class Shard:
     last: int
     documents: list[Document]
     problems: list[dict]
+    # The file under OUT.parts/ with the documents' MinHash signatures (`pipeline.dedup`),
+    # written before scoring; None when deduplication is off.
+    signatures: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,9 +216,11 @@ def completed_shards(parts: Path) -> list[dict]:
     sidecars = []
     for sidecar in sorted(parts.glob("shard-*.json")):
         data = json.loads(sidecar.read_text(encoding="utf-8"))
-        if (parts / data["file"]).is_file():
+        signatures = data.get("signatures")
+        if (parts / data["file"]).is_file() and (not signatures or (parts / signatures).is_file()):
             sidecars.append(data)
     kept = {s["file"] for s in sidecars} | {f"shard-{s['number']:06d}.json" for s in sidecars}
+    kept |= {s["signatures"] for s in sidecars if s.get("signatures")}
     for leftover in parts.iterdir():
         if leftover.name.startswith(("shard-", ".shard-")) and leftover.name not in kept:
             leftover.unlink()
@@ -240,6 +255,41 @@ def group_into_shards(
         yield Shard(number, first, ordinal, current, problems)
 
 
+def with_signatures(shards: Iterator[Shard], parts: Path, dedup: DedupConfig) -> Iterator[Shard]:
+    """Shards with their documents' MinHash signatures saved under `parts` (when dedup is on).
+
+    Saved before the engine sees the shard: an engine may drop document text (Ray ships it to
+    workers), and a file keeps the driver's memory flat however many shards are in flight.
+    """
+    for shard in shards:
+        if dedup.enabled:
+            name = f"shard-{shard.number:06d}.minhash.npy"
+            with atomic_path(parts / name) as temporary:
+                save_signatures(article_signatures([d.text for d in shard.documents]), temporary)
+            shard.signatures = name
+        yield shard
+
+
+def story_index(paths: OutputPaths, shards: list[dict], dedup: DedupConfig):
+    """The stories of every document of the finished shards, assigned in input order."""
+    if not dedup.enabled:
+        stories = SingleArticleStories()
+    else:
+        stories = StoryIndex(paths.parts / "stories.sqlite", dedup.threshold)
+    for shard in shards:
+        signatures = shard.get("signatures")
+        if dedup.enabled and not signatures:
+            raise PipelineError(
+                f"{paths.parts}: shard {shard['number']} has no MinHash signatures for "
+                "deduplication (written by an earlier version?); rerun with --overwrite"
+            )
+        stories.add(
+            shard["documents"],
+            load_signatures(paths.parts / signatures) if signatures else None,
+        )
+    return stories
+
+
 def write_shard(parts: Path, shard: Shard, rows: list[dict]) -> dict:
     """Parquet first, then the sidecar: a sidecar exists only for a fully written shard."""
     name = f"shard-{shard.number:06d}.parquet"
@@ -253,6 +303,7 @@ def write_shard(parts: Path, shard: Shard, rows: list[dict]) -> dict:
         "n_passages": len(rows),
         "problems": shard.problems,
         "documents": [document_metadata(d) for d in shard.documents],
+        "signatures": shard.signatures,
     }
     with atomic_path(parts / f"shard-{shard.number:06d}.json") as temporary:
         temporary.write_text(json.dumps(sidecar, ensure_ascii=False), encoding="utf-8")
@@ -263,32 +314,51 @@ def merge_outputs(
     paths: OutputPaths,
     parts: Callable[[], Iterator[tuple[pa.Table, list[dict]]]],
     problems: list[dict],
+    stories: StoryIndex | SingleArticleStories | None = None,
 ) -> dict:
-    """Write OUT, OUT.articles.*, OUT.actors.csv and OUT.errors.jsonl from scored parts.
+    """Write OUT, OUT.articles.*, OUT.actors.csv, OUT.dyads.csv and OUT.errors.jsonl from scored
+    parts.
 
     `parts()` yields (passage table, metadata of the documents it covers) in document order; it
-    is called twice (passages, then articles) so that nothing but the per-(actor, month) table
-    is held in memory.
+    is called twice (passages, then articles) so that nothing but the per-(actor, month) and
+    per-(holder, target, month) tables is held in memory. `stories` (see `story_index`) gives
+    each document its story; without it every article is its own.
     """
-    actors = ActorMonthTable()
+    stories = stories if stories is not None else SingleArticleStories()
+    actors = ActorMonthTable(counted=stories)
+    dyads = DyadMonthTable()
     label_counts: Counter = Counter()
 
     def passage_batches() -> Iterator[pa.RecordBatch]:
-        for table, _ in parts():
-            actors.add(table.select(["holder", "date", "label", *PROBABILITY_COLUMNS]).to_pylist())
+        for table, documents in parts():
+            story_of = stories.stories(documents)
+            rows = table.select(["doc_id", "holder", "date", "label", *PROBABILITY_COLUMNS])
+            rows = rows.to_pylist()
+            for row in rows:
+                story = story_of[row["doc_id"]]
+                row["story_id"], row["story_size"] = story.story_id, story.size
+            actors.add(rows)
+            dyads.add(table.select(["holder", "target", "date", "label"]).to_pylist())
             label_counts.update(table["label"].to_pylist())
             yield from table.to_batches()
 
     def article_batches() -> Iterator[pa.RecordBatch]:
         for table, documents in parts():
+            story_of = stories.stories(documents)
             rows = table.to_pylist()
             by_doc = {doc: list(group) for doc, group in groupby(rows, key=lambda r: r["doc_id"])}
-            summaries = [article_summary(d, by_doc.get(d["doc_id"], [])) for d in documents]
+            summaries = [
+                article_summary(
+                    {**d, **story_of[d["doc_id"]].fields()}, by_doc.get(d["doc_id"], [])
+                )
+                for d in documents
+            ]
             yield pa.RecordBatch.from_pylist(summaries, schema=ARTICLE_SCHEMA)
 
     n_passages = write_batches(passage_batches(), paths.passages, PASSAGE_SCHEMA)
     n_documents = write_batches(article_batches(), paths.articles, ARTICLE_SCHEMA)
     write_records(actors.records(), paths.actors, ACTOR_SCHEMA)
+    write_records(dyads.records(), paths.dyads, DYAD_SCHEMA)
     write_jsonl(problems, paths.errors)
     renamed = sum(1 for p in problems if p.get("action") == RENAMED)
     return {
@@ -296,6 +366,7 @@ def merge_outputs(
         "passages": n_passages,
         "errors": len(problems) - renamed,
         "renamed_ids": renamed,
+        "stories": stories.count,
         "labels": dict(sorted(label_counts.items())),
     }
 
@@ -400,6 +471,7 @@ def predict(
         options.documents_per_shard,
         len(done),
     )
+    shards = with_signatures(shards, paths.parts, options.dedup)
 
     bar = tqdm(desc="articles", unit="doc", disable=None if progress else True)
     bar.update(sum(len(s["documents"]) for s in done))
@@ -416,7 +488,11 @@ def predict(
         )
     bar.close()
     problems = [p for shard in done for p in shard["problems"]]
-    counts = merge_outputs(paths, shard_parts(paths, done), problems)
+    stories = story_index(paths, done, options.dedup)
+    try:
+        counts = merge_outputs(paths, shard_parts(paths, done), problems, stories)
+    finally:
+        stories.close()
     seconds = time.time() - clock
     manifest = {
         "status": "complete",
@@ -434,6 +510,7 @@ def predict(
         "inputs": list(inputs),
         "outputs": paths.written(),
         "counts": counts,
+        "dedup": stories.describe(),
         "resumed_shards": resumed_shards,
         "shards": len(done),
         "timings": {

@@ -1,0 +1,261 @@
+"""Wire copies: near-identical articles share a story; the actor table counts stories."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pandas as pd
+import pytest
+from conftest import REPO
+
+from pipeline.config import DedupConfig, PredictConfig
+from pipeline.dedup import StoryIndex, article_signatures, outlet_of
+from pipeline.inference import predict
+from pipeline.summaries import ActorMonthTable
+
+SYLLABLES = "ka ro mi to na le sa bu di go ha ji ku ma ne pa ri su ta vo wa ya ze lo".split()
+STANCE = "Hamas refused any talks with Israel."
+
+
+def made_up_words(rng: random.Random, n: int) -> list[str]:
+    return ["".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))) for _ in range(n)]
+
+
+def story_text(rng: random.Random, sentences: int = 25) -> str:
+    """A made-up article: sentences of made-up words, distinct from any other such text."""
+    return " ".join(
+        " ".join(made_up_words(rng, rng.randint(9, 14))).capitalize() + "."
+        for _ in range(sentences)
+    )
+
+
+def light_copy(rng: random.Random, text: str, outlet: str) -> str:
+    """What an outlet prints of a wire story: two words changed, its own headline and
+    dateline before it, its footer after it, the last sentence cut."""
+    words = text.rsplit(".", 2)[0].split(" ")
+    for _ in range(2):
+        words[rng.randrange(10, len(words))] = made_up_words(rng, 1)[0]
+    return (
+        f"Another headline for {outlet}. GENEVA ({outlet}) - {' '.join(words)}. "
+        f"Copyright {outlet}, all rights reserved."
+    )
+
+
+def planted_collection(seed: int = 3) -> tuple[list[dict], dict[str, str]]:
+    """Four stories, each printed by the wire and three other outlets, shuffled; returns the
+    documents and each document's planted story."""
+    rng = random.Random(seed)
+    documents, planted = [], {}
+    for story in range(4):
+        original = story_text(rng)
+        documents.append(
+            {"doc_id": f"s{story}-wire", "url": "https://wire.example/a", "text": original}
+        )
+        for copy in range(3):
+            outlet = f"outlet{copy}.example"
+            documents.append(
+                {
+                    "doc_id": f"s{story}-{outlet}",
+                    "url": f"https://www.{outlet}/news/{story}",
+                    "text": light_copy(rng, original, outlet),
+                }
+            )
+    rng.shuffle(documents)
+    for document in documents:
+        planted[document["doc_id"]] = document["doc_id"].split("-")[0]
+    return documents, planted
+
+
+def assign_stories(documents: list[dict], tmp_path, threshold: float = 0.7) -> dict:
+    """doc_id -> Story, assigned as `stance predict` does, in the order given."""
+    index = StoryIndex(tmp_path / "stories.sqlite", threshold)
+    try:
+        index.add(documents, article_signatures([d["text"] for d in documents]))
+        return index.stories(documents)
+    finally:
+        index.close()
+
+
+def test_planted_copies_share_a_story_and_distinct_stories_do_not(tmp_path):
+    documents, planted = planted_collection()
+    stories = assign_stories(documents, tmp_path)
+    groups = {}
+    for doc_id, story in stories.items():
+        groups.setdefault(story.story_id, set()).add(planted[doc_id])
+    assert len(groups) == 4 and all(len(group) == 1 for group in groups.values())
+    for document in documents:
+        story = stories[document["doc_id"]]
+        first = next(d for d in documents if planted[d["doc_id"]] == planted[document["doc_id"]])
+        assert story.story_id == first["doc_id"]  # named after its first copy in input order
+        assert story.size == 4
+        assert story.outlets[0] == outlet_of(first)
+        assert sorted(story.outlets) == sorted(
+            ["wire.example", "outlet0.example", "outlet1.example", "outlet2.example"]
+        )
+
+
+def test_stories_are_the_same_on_every_run_and_follow_the_input_order(tmp_path):
+    documents, _ = planted_collection()
+    first = assign_stories(documents, tmp_path)
+    assert assign_stories(documents, tmp_path) == first
+    reversed_order = assign_stories(documents[::-1], tmp_path)
+    clusters = lambda stories: sorted(  # noqa: E731
+        sorted(d for d, s in stories.items() if s.story_id == story)
+        for story in {s.story_id for s in stories.values()}
+    )
+    assert clusters(reversed_order) == clusters(first)
+    last = documents[-1]["doc_id"]
+    assert reversed_order[last].story_id == last  # the first copy in the new order names it
+
+
+def test_the_threshold_is_honoured(tmp_path):
+    rng = random.Random(5)
+    original = " ".join(made_up_words(rng, 300))
+    # Cut to 80% of its words, the copy shares about 80% of the original's shingles.
+    cut = " ".join(original.split()[:240])
+    documents = [{"doc_id": "wire", "text": original}, {"doc_id": "cut", "text": cut}]
+    assert assign_stories(documents, tmp_path, threshold=0.7)["cut"].story_id == "wire"
+    assert assign_stories(documents, tmp_path, threshold=0.9)["cut"].story_id == "cut"
+
+
+def test_outlet_is_the_url_host_else_the_source_else_the_input_folder():
+    assert outlet_of({"url": "https://www.reuters.com/world/x", "source": "Reuters"}) == (
+        "reuters.com"
+    )
+    assert outlet_of({"url": "", "source": "apnews.com", "input": "/data/ap/1.txt"}) == "apnews.com"
+    assert outlet_of({"url": "", "source": "", "input": "/data/guardian/1.txt"}) == "guardian"
+
+
+def test_actor_table_counts_a_story_once_with_passage_counts_beside_it():
+    def row(doc_id, story_id, story_size, label="reject"):
+        return {
+            "doc_id": doc_id,
+            "holder": "Hamas",
+            "date": "2024-03-01",
+            "label": label,
+            "story_id": story_id,
+            "story_size": story_size,
+            **{f"p_{name}": 0.25 for name in ("accept", "reject", "conditional", "none")},
+        }
+
+    table = ActorMonthTable()
+    # One wire story printed three times (its copies arrive in different calls, as shards do),
+    # each copy with two reject passages; and one article of its own.
+    table.add([row("a", "a", 3), row("a", "a", 3)])
+    table.add([row("b", "a", 3), row("b", "a", 3), row("own", "own", 1)])
+    table.add([row("c", "a", 3), row("c", "a", 3), row("c", "a", 3, label="none")])
+    (record,) = table.records()
+    assert record["n_stories"] == 2 and record["n_stories_reject"] == 2
+    assert record["n_stories_none"] == 1
+    assert record["n_passages"] == 8 and record["n_reject"] == 7 and record["n_none"] == 1
+
+
+def wire_records(seed: int = 11) -> list[dict]:
+    """One wire story with a stance, printed by three outlets, and another story with the same
+    stance sentence; as JSON Lines records."""
+    rng = random.Random(seed)
+    wire = f"{STANCE} {story_text(rng)}"
+    records = [
+        {"id": "wire", "text": wire, "url": "https://wire.example/1"},
+        {
+            "id": "copy1",
+            "text": light_copy(rng, wire, "one.example"),
+            "url": "https://one.example/1",
+        },
+        {"id": "copy2", "text": light_copy(rng, wire, "two.example"), "source": "two.example"},
+        {"id": "other", "text": f"{STANCE} {story_text(rng)}", "url": "https://three.example/9"},
+    ]
+    return [{**r, "date": "2024-03-01", "language": "en"} for r in records]
+
+
+def run_predict(model_dir, tmp_path, name="p.jsonl", records=None, **overrides):
+    inputs = tmp_path / "in" / "news.jsonl"
+    inputs.parent.mkdir(exist_ok=True)
+    text = "".join(json.dumps(r) + "\n" for r in records or wire_records())
+    if not inputs.is_file() or inputs.read_text() != text:  # a rewrite would be a new input
+        inputs.write_text(text)
+    options = PredictConfig(
+        actors=str(REPO / "configs/actors.yaml"), documents_per_shard=1, **overrides
+    )
+    out = tmp_path / "out" / name
+    manifest = predict(str(model_dir), [str(inputs)], out, options, device="cpu", progress=False)
+    articles = [json.loads(line) for line in out.with_suffix(".articles.jsonl").open()]
+    actors = pd.read_csv(out.with_suffix(".actors.csv"))
+    return manifest, articles, actors
+
+
+def test_predict_gives_each_article_its_story_and_counts_the_story_once(fake_model, tmp_path):
+    manifest, articles, actors = run_predict(fake_model, tmp_path)
+    by_id = {a["doc_id"]: a for a in articles}
+    for doc_id in ("wire", "copy1", "copy2"):
+        assert by_id[doc_id]["story_id"] == "wire" and by_id[doc_id]["story_size"] == 3
+        assert json.loads(by_id[doc_id]["story_outlets"]) == [
+            "wire.example",
+            "one.example",
+            "two.example",
+        ]
+    assert (by_id["other"]["story_id"], by_id["other"]["story_size"]) == ("other", 1)
+    hamas = actors[(actors["actor"] == "Hamas") & (actors["month"] == "2024-03")].iloc[0]
+    assert (hamas["n_stories_reject"], hamas["n_reject"]) == (2, 4)
+    assert manifest["dedup"]["threshold"] == 0.7 and manifest["dedup"]["stories"] == 2
+    assert manifest["counts"]["stories"] == 2
+
+
+def test_dedup_disabled_leaves_every_article_its_own_story(fake_model, tmp_path):
+    manifest, articles, actors = run_predict(fake_model, tmp_path, dedup=DedupConfig(enabled=False))
+    assert [(a["story_id"], a["story_size"]) for a in articles] == [
+        (doc_id, 1) for doc_id in ("wire", "copy1", "copy2", "other")
+    ]
+    assert json.loads(articles[2]["story_outlets"]) == ["two.example"]
+    hamas = actors[actors["actor"] == "Hamas"].iloc[0]
+    assert (hamas["n_stories_reject"], hamas["n_reject"]) == (4, 4)
+    assert manifest["dedup"] == {"enabled": False, "stories": 4}
+
+
+def test_resumed_run_keeps_its_story_ids(fake_model, tmp_path, monkeypatch):
+    _, reference, _ = run_predict(fake_model, tmp_path, name="reference.jsonl")
+
+    import pipeline.prediction.local as local_engine
+
+    real_score, calls = local_engine.score_passages, {"n": 0}
+
+    def crash_on_third_shard(classifier, batch):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_score(classifier, batch)
+
+    monkeypatch.setattr(local_engine, "score_passages", crash_on_third_shard)
+    with pytest.raises(KeyboardInterrupt):
+        run_predict(fake_model, tmp_path)
+    parts = tmp_path / "out" / "p.parts"
+    assert sorted(p.name for p in parts.glob("shard-*.minhash.npy"))[:2] == [
+        "shard-000000.minhash.npy",
+        "shard-000001.minhash.npy",
+    ]
+    monkeypatch.setattr(local_engine, "score_passages", real_score)
+    manifest, resumed, _ = run_predict(fake_model, tmp_path)
+    assert manifest["resumed_shards"] == 2
+    assert [(a["doc_id"], a["story_id"], a["story_size"]) for a in resumed] == [
+        (a["doc_id"], a["story_id"], a["story_size"]) for a in reference
+    ]
+
+
+def test_report_shows_the_outlets_of_a_story_as_text(fake_model, tmp_path):
+    from pipeline.report import load_predictions, report_data, write_report
+
+    records = wire_records()
+    records[2]["source"] = "<img src=x onerror=alert(1)>"
+    run_predict(fake_model, tmp_path, records=records)
+    out = tmp_path / "out" / "p.jsonl"
+    documents = report_data(load_predictions(out))["documents"]
+    assert documents[0]["copies"] == 3
+    assert documents[0]["outlets"] == [
+        "wire.example",
+        "one.example",
+        "<img src=x onerror=alert(1)>",
+    ]
+    page = write_report(out, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<img src=x" not in page
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e" in page
