@@ -105,3 +105,21 @@ def use_fake_classifier(monkeypatch) -> None:
         return real(path, cascade=cascade, **kwargs)
 
     monkeypatch.setattr(pipeline.cascade, "load_classifier", load_classifier)
+
+
+def interrupt_scoring_at_batch(monkeypatch, batch_number: int):
+    """Make the local engine raise KeyboardInterrupt on its `batch_number`-th scoring call: a run
+    stopped part-way, for the resume tests. Returns the function that puts the real scoring back
+    (the rerun that resumes)."""
+    import pipeline.prediction.local as local_engine
+
+    real_score, calls = local_engine.score_passages, {"n": 0}
+
+    def interrupted(classifier, batch):
+        calls["n"] += 1
+        if calls["n"] == batch_number:
+            raise KeyboardInterrupt
+        return real_score(classifier, batch)
+
+    monkeypatch.setattr(local_engine, "score_passages", interrupted)
+    return lambda: monkeypatch.setattr(local_engine, "score_passages", real_score)

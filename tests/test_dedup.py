@@ -8,6 +8,7 @@ import random
 import pandas as pd
 import pytest
 from conftest import REPO
+from fakes import interrupt_scoring_at_batch
 
 from pipeline.config import DedupConfig, PredictConfig
 from pipeline.dedup import StoryIndex, article_signatures, outlet_of
@@ -216,17 +217,7 @@ def test_dedup_disabled_leaves_every_article_its_own_story(fake_model, tmp_path)
 def test_resumed_run_keeps_its_story_ids(fake_model, tmp_path, monkeypatch):
     _, reference, _ = run_predict(fake_model, tmp_path, name="reference.jsonl")
 
-    import pipeline.prediction.local as local_engine
-
-    real_score, calls = local_engine.score_passages, {"n": 0}
-
-    def crash_on_third_shard(classifier, batch):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real_score(classifier, batch)
-
-    monkeypatch.setattr(local_engine, "score_passages", crash_on_third_shard)
+    resume_scoring = interrupt_scoring_at_batch(monkeypatch, 3)
     with pytest.raises(KeyboardInterrupt):
         run_predict(fake_model, tmp_path)
     parts = tmp_path / "out" / "p.parts"
@@ -234,7 +225,7 @@ def test_resumed_run_keeps_its_story_ids(fake_model, tmp_path, monkeypatch):
         "shard-000000.minhash.npy",
         "shard-000001.minhash.npy",
     ]
-    monkeypatch.setattr(local_engine, "score_passages", real_score)
+    resume_scoring()
     manifest, resumed, _ = run_predict(fake_model, tmp_path)
     assert manifest["resumed_shards"] == 2
     assert [(a["doc_id"], a["story_id"], a["story_size"]) for a in resumed] == [

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import REPO
+from fakes import interrupt_scoring_at_batch
 
 from pipeline.cli import cli
 from pipeline.config import PredictConfig
@@ -130,17 +131,7 @@ def test_rerun_after_interruption_resumes_without_duplicates(model_dir, tmp_path
         progress=False,
     )
 
-    import pipeline.prediction.local as local_engine
-
-    real_score, calls = local_engine.score_passages, {"n": 0}
-
-    def crash_on_third_shard(classifier, batch):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real_score(classifier, batch)
-
-    monkeypatch.setattr(local_engine, "score_passages", crash_on_third_shard)
+    resume_scoring = interrupt_scoring_at_batch(monkeypatch, 3)
     out = tmp_path / "run" / "p.jsonl"
     with pytest.raises(KeyboardInterrupt):
         predict(
@@ -154,7 +145,7 @@ def test_rerun_after_interruption_resumes_without_duplicates(model_dir, tmp_path
     assert len(list((tmp_path / "run/p.parts").glob("shard-*.json"))) == 2
     assert not out.exists()
 
-    monkeypatch.setattr(local_engine, "score_passages", real_score)
+    resume_scoring()
     manifest = predict(
         str(model_dir),
         [str(SOURCES)],
@@ -358,22 +349,12 @@ def run_predict_cli(model_dir, *args):
 def test_resume_after_inputs_changed_stops_and_says_what_changed(model_dir, tmp_path, monkeypatch):
     folder = tmp_path / "in"
     shutil.copytree(SOURCES, folder)
-    import pipeline.prediction.local as local_engine
-
-    real_score, calls = local_engine.score_passages, {"n": 0}
-
-    def crash_on_third_shard(classifier, batch):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real_score(classifier, batch)
-
-    monkeypatch.setattr(local_engine, "score_passages", crash_on_third_shard)
+    resume_scoring = interrupt_scoring_at_batch(monkeypatch, 3)
     out = tmp_path / "run" / "p.jsonl"
     args = (str(model_dir), [str(folder)], out, options(documents_per_shard=1))
     with pytest.raises(KeyboardInterrupt):
         predict(*args, device="cpu", progress=False)
-    monkeypatch.setattr(local_engine, "score_passages", real_score)
+    resume_scoring()
     # An article that sorts first shifts every later one: resuming would score one twice and
     # miss another.
     (folder / "000_aaa_new.txt").write_text("The rebels said they were ready to talk.\n")
