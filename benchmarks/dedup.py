@@ -3,19 +3,25 @@
 Generates a synthetic news collection (JSON Lines in /tmp, kept for reruns) from word lists and
 sentence templates with a seeded RNG: original stories, follow-up stories that reuse a few
 background sentences of an earlier one (distinct stories that look alike), and syndicated
-copies of originals printed by other outlets with light edits:
+copies of originals printed by other outlets with light edits. A templated part
+(`--templated-share` of the articles, drawn with its own RNG so the rest is drawn as before it
+existed; `templated_news.py`) adds distinct stories filled in from one of a few templates
+(market reports, sports results, weather bulletins, earnings releases: the same words, other
+names and numbers) and planted copies of some of them. The edits of a copy:
   * `words`: one to five words changed;
   * `headline`: another headline, printed as the first line of the text;
   * `boilerplate`: the outlet's dateline before the text and its footer (credits, copyright,
     newsletter) after it;
-  * `truncation`: the last 10-25% of the sentences cut off.
+  * `truncation`: the last 10-25% of the sentences cut off (of a templated story, its last
+    sentence).
 Each copy gets one or two of them. Then, each in a fresh process (so peak memory is its own):
   * the product: `stance predict`'s own dedup path (`with_signatures` per shard of 2000
     documents, `story_index`, story look-ups per shard), at `predict.dedup.threshold` or
     `--threshold`;
   * the naive reference: exact duplicates of the normalised text (one hash per article).
 It prints pair precision and recall against the planted stories (a pair is two articles of one
-story), the recall per kind of edit, articles/s, peak RSS and the ratios.
+story), overall and for the templated part and the rest apart, how many distinct stories were
+merged with another, the recall per kind of edit, articles/s, peak RSS and the ratios.
 
     python benchmarks/dedup.py --articles 100000
 """
@@ -30,10 +36,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
+from templated_news import FAMILIES, templated_story
+
 REPO = Path(__file__).resolve().parent.parent
+# The generator's version, in the cached collection's name: a changed generator must not reuse
+# a collection an earlier one wrote.
+GENERATOR_VERSION = 2
+TEMPLATED_SHARE = 0.15  # of the articles, by default
+TEMPLATED_COPY_SHARE = 0.35  # of the templated articles: planted copies of a recent one
+PARTS = ("templated", "rest")
 
 ACTORS = [
     "the government", "the rebels", "the opposition", "the army", "the foreign ministry",
@@ -185,19 +199,33 @@ def boilerplate(rng: random.Random, outlet: str) -> tuple[str, str]:
     return dateline, footer
 
 
-def copy_of(rng: random.Random, original: dict, number: int) -> tuple[dict, list[str]]:
-    """A syndicated copy of `original` by another outlet, with one or two light edits."""
+def cut_end(rng: random.Random, sentences: list[str]) -> list[str]:
+    """The last 10-25% of the sentences cut, three kept at least."""
+    keep = max(3, round(len(sentences) * (1 - rng.uniform(0.10, 0.25))))
+    return sentences[:keep]
+
+
+def cut_last_sentence(rng: random.Random, sentences: list[str]) -> list[str]:
+    """The last sentence cut: the truncation of a story of 3-6 sentences (`cut_end` would keep
+    a three-sentence story whole)."""
+    return sentences[:-1]
+
+
+def copy_of(
+    rng: random.Random, original: dict, number: int, new_headline=headline, truncate=cut_end
+) -> tuple[dict, list[str]]:
+    """A syndicated copy of `original` by another outlet, with one or two light edits
+    (`new_headline(rng)` gives its other headline, `truncate(rng, sentences)` cuts its end)."""
     outlet = rng.choice(OUTLETS)
     edits = sorted(rng.sample(EDITS, rng.choice((1, 1, 2))))
     sentences = list(original["sentences"])
     title = original["title"]
     if "truncation" in edits:
-        keep = max(3, round(len(sentences) * (1 - rng.uniform(0.10, 0.25))))
-        sentences = sentences[:keep]
+        sentences = truncate(rng, sentences)
     if "words" in edits:
         sentences = edit_words(rng, sentences)
     if "headline" in edits:
-        title = headline(rng)
+        title = new_headline(rng)
         sentences = [title + ".", *sentences]
     if "boilerplate" in edits:
         dateline, footer = boilerplate(rng, outlet)
@@ -213,14 +241,63 @@ def copy_of(rng: random.Random, original: dict, number: int) -> tuple[dict, list
     return record, edits
 
 
-def generate(path: Path, articles: int, seed: int = 13) -> dict:
+def templated_record(rng: random.Random, recent: list[dict], number: int) -> tuple[dict, str]:
+    """A distinct story from a template, or a planted copy of a recent one; returns the record
+    (`part` templated, with its `family` and `template`) and what it is."""
+    if recent and rng.random() < TEMPLATED_COPY_SHARE:
+        original = recent[-1 - min(int(rng.expovariate(0.2)), len(recent) - 1)]
+
+        # Wire desks re-send a templated story under a marked-up headline ("UPDATE 2-...").
+        def retitle(rng: random.Random) -> str:
+            return f"UPDATE {rng.randint(1, 3)}-{original['title']}"
+
+        record, edits = copy_of(
+            rng, original, number, new_headline=retitle, truncate=cut_last_sentence
+        )
+        kind = "templated_copies"
+    else:
+        story = templated_story(rng)
+        original = {
+            **story,
+            "date": f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "planted": f"t{number:07d}",
+        }
+        recent[:] = [*recent[-199:], original]
+        edits = []
+        record = {
+            "id": original["planted"],
+            "title": original["title"],
+            "text": " ".join(original["sentences"]),
+            "url": f"https://www.{rng.choice(OUTLETS)}/markets/{number}",
+            "date": original["date"],
+            "planted": original["planted"],
+        }
+        kind = "templated_stories"
+    record.update(
+        edits=edits, part="templated", family=original["family"], template=original["template"]
+    )
+    return record, kind
+
+
+def generate(
+    path: Path, articles: int, seed: int = 13, templated_share: float = TEMPLATED_SHARE
+) -> dict:
     """Write the collection as JSON Lines; return what was planted."""
     rng = random.Random(seed)
+    # The templated part draws from its own RNG (where it goes too), so the rest of the
+    # collection is the same sequence of articles as without it.
+    templated_rng = random.Random(f"templated-{seed}")
     recent: list[dict] = []  # originals that copies and follow-ups draw from
+    recent_templated: list[dict] = []
     planted: Counter = Counter()
     temporary = path.with_suffix(".partial")
     with open(temporary, "w", encoding="utf-8") as out:
         for number in range(articles):
+            if templated_rng.random() < templated_share:
+                record, kind = templated_record(templated_rng, recent_templated, number)
+                planted[kind] += 1
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                continue
             kind = rng.random()
             if recent and kind < 0.45:
                 # Copies cluster in time around their original, as wire copies do.
@@ -349,37 +426,148 @@ def pairs(sizes) -> int:
 
 
 def pair_scores(collection: Path, predicted_file: Path) -> dict:
-    """Pair precision and recall against the planted stories, and recall per kind of edit
-    (a copy is found when it shares a story with its original)."""
+    """Pair precision and recall against the planted stories, overall and per part (templated,
+    rest); distinct planted stories merged with another; recall per kind of edit (a copy is
+    found when it shares a story with its original)."""
     predicted = dict(
         line.rstrip("\n").split("\t") for line in open(predicted_file, encoding="utf-8")
     )
-    truth, joint, found, per_edit = Counter(), Counter(), Counter(), Counter()
+    joint, found, per_edit = Counter(), Counter(), Counter()
+    part_of, family_of = {}, {}  # planted story -> its part, and its family when templated
     for record in read_collection(collection):
         story = predicted[record["id"]]
-        truth[record["planted"]] += 1
+        part_of[record["planted"]] = record.get("part", "rest")
+        family_of[record["planted"]] = record.get("family", "")
         joint[(record["planted"], story)] += 1
         if record["edits"]:
             same = story == predicted[record["planted"]]
             for edit in record["edits"]:
-                per_edit[edit] += 1
-                found[edit] += same
-    true_pairs = pairs(joint.values())
-    predicted_pairs = pairs(Counter(predicted.values()).values())
+                for where in ("all", part_of[record["planted"]]):
+                    per_edit[(where, edit)] += 1
+                    found[(where, edit)] += same
+    merged = merged_stories(joint)
+    parts = {}
+    for part in PARTS:
+        part_joint = Counter({key: n for key, n in joint.items() if part_of[key[0]] == part})
+        planted = {story for story, _ in part_joint}
+        parts[part] = {
+            **pair_precision_recall(part_joint),
+            "planted_stories": len(planted),
+            "merged_stories": len(planted & merged),
+            "recall_by_edit": recall_by_edit(found, per_edit, part),
+        }
+    scores = pair_precision_recall(joint)
+    # Pairs of a templated and a rest article in one found story: in neither part's figures.
+    cross = scores["predicted_pairs"] - sum(parts[p]["predicted_pairs"] for p in PARTS)
+    families = {
+        family: (
+            sum(1 for s in merged if family_of[s] == family),
+            sum(1 for s in part_of if family_of[s] == family),
+        )
+        for family in FAMILIES
+    }
+    return {
+        **scores,
+        "stories": len(set(predicted.values())),
+        "planted_stories": len(part_of),
+        "parts": parts,
+        "cross_part_pairs": cross,
+        "templated_merged_by_family": families,
+        "recall_by_edit": recall_by_edit(found, per_edit, "all"),
+    }
+
+
+def recall_by_edit(found: Counter, per_edit: Counter, where: str) -> dict[str, float]:
+    """Per kind of edit: the share of copies (in `where`: a part or all) found with their
+    original."""
+    return {
+        edit: found[(where, edit)] / per_edit[(where, edit)]
+        for edit in EDITS
+        if per_edit[(where, edit)]
+    }
+
+
+def pair_precision_recall(joint: Counter) -> dict:
+    """Pair precision and recall from (planted story, found story) -> articles counts."""
+    truth, found = Counter(), Counter()
+    for (planted, story), n in joint.items():
+        truth[planted] += n
+        found[story] += n
+    true_pairs, predicted_pairs = pairs(joint.values()), pairs(found.values())
     planted_pairs = pairs(truth.values())
     return {
         "precision": true_pairs / predicted_pairs if predicted_pairs else 1.0,
         "recall": true_pairs / planted_pairs if planted_pairs else 1.0,
-        "stories": len(set(predicted.values())),
-        "planted_stories": len(truth),
-        "recall_by_edit": {edit: found[edit] / per_edit[edit] for edit in EDITS if per_edit[edit]},
+        "predicted_pairs": predicted_pairs,
     }
+
+
+def merged_stories(joint: Counter) -> set[str]:
+    """Planted stories that share a found story with another planted story."""
+    planted_in: defaultdict[str, set[str]] = defaultdict(set)
+    for planted, story in joint:
+        planted_in[story].add(planted)
+    return {planted for group in planted_in.values() if len(group) > 1 for planted in group}
+
+
+def template_overlap(collection: Path, per_template: int = 200) -> dict[str, tuple[float, float]]:
+    """Per family: the largest and the median Jaccard similarity of the word shingles the
+    product compares (`pipeline.dedup.word_shingles`) between two distinct stories of one
+    template, over the first `per_template` stories of each: how far below the threshold the
+    closest look-alikes are."""
+    sys.path.insert(0, str(REPO))
+    from itertools import combinations
+    from statistics import median
+
+    from pipeline.dedup import word_shingles
+
+    stories: defaultdict[int, list[set]] = defaultdict(list)
+    family_of: dict[int, str] = {}
+    for record in read_collection(collection):
+        template = record.get("template")
+        if template is None or record["edits"] or len(stories[template]) >= per_template:
+            continue
+        stories[template].append(set(word_shingles(record["text"])))
+        family_of[template] = record["family"]
+    similarities: defaultdict[str, list[float]] = defaultdict(list)
+    for template, shingles in stories.items():
+        similarities[family_of[template]].extend(
+            len(a & b) / len(a | b) for a, b in combinations(shingles, 2)
+        )
+    return {
+        family: (max(values), median(values))
+        for family, values in sorted(similarities.items())
+        if values
+    }
+
+
+def print_parts(results: dict) -> None:
+    """Pair precision and recall of the templated part and of the rest, for every method."""
+    print(f"{'part':<10} {'method':<17} {'precision':>9} {'recall':>7} {'merged stories':>18}")
+    for part in PARTS:
+        for method, r in results.items():
+            scores = r["parts"][part]
+            merged = f"{scores['merged_stories']}/{scores['planted_stories']}"
+            print(
+                f"{part:<10} {method:<17} {scores['precision']:>9.4f} {scores['recall']:>7.4f} "
+                f"{merged:>18}"
+            )
+    for method, r in results.items():
+        by_family = ", ".join(
+            f"{family} {merged}/{total}"
+            for family, (merged, total) in r["templated_merged_by_family"].items()
+        )
+        print(
+            f"templated stories merged with another ({method}): {by_family}; "
+            f"pairs across parts: {r['cross_part_pairs']}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--templated-share", type=float, default=TEMPLATED_SHARE)
     parser.add_argument("--threshold", type=float, default=None, help="[predict.dedup.threshold]")
     parser.add_argument("--shard-size", type=int, default=2000)
     parser.add_argument("--child", choices=("product", "naive"), help=argparse.SUPPRESS)
@@ -400,10 +588,13 @@ def main() -> None:
 
     threshold = args.threshold if args.threshold is not None else PredictConfig().dedup.threshold
     work = Path(tempfile.gettempdir())
-    collection = work / f"dedup-bench-{args.articles}-{args.seed}.jsonl"
+    collection = work / (
+        f"dedup-bench-v{GENERATOR_VERSION}-{args.articles}-{args.seed}-{args.templated_share}.jsonl"
+    )
     if not collection.is_file():
         print(f"generating {args.articles} articles -> {collection}", file=sys.stderr)
-        print(json.dumps(generate(collection, args.articles, args.seed)), file=sys.stderr)
+        planted = generate(collection, args.articles, args.seed, args.templated_share)
+        print(json.dumps(planted), file=sys.stderr)
     ours_file, naive_file = work / "dedup-bench-product.tsv", work / "dedup-bench-naive.tsv"
     common = ["--collection", str(collection), "--shard-size", str(args.shard_size)]
     ours = in_child(
@@ -426,9 +617,19 @@ def main() -> None:
             f"{method:<17} {r['precision']:>9.4f} {r['recall']:>7.4f} {r['stories']:>8} "
             f"{n / r['seconds']:>10.0f} {r['peak_rss_mb']:>8.0f}"
         )
+    print_parts(results)
+    overlap = ", ".join(
+        f"{family} {largest:.2f} ({middle:.2f})"
+        for family, (largest, middle) in template_overlap(collection).items()
+    )
+    print(f"distinct stories of one template, shingle Jaccard max (median): {overlap}")
     for method, r in results.items():
-        by_edit = ", ".join(f"{edit} {share:.3f}" for edit, share in r["recall_by_edit"].items())
-        print(f"copies found with their original ({method}): {by_edit}")
+        for where, shares in (
+            ("all", r["recall_by_edit"]),
+            *((part, r["parts"][part]["recall_by_edit"]) for part in PARTS),
+        ):
+            by_edit = ", ".join(f"{edit} {share:.3f}" for edit, share in shares.items())
+            print(f"copies found with their original ({method}, {where}): {by_edit}")
     product, reference = results["product"], results["naive exact-hash"]
     print(
         f"ratio product/naive: recall x{product['recall'] / max(reference['recall'], 1e-9):.1f}, "

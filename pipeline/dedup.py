@@ -188,7 +188,8 @@ class StoryIndex:
 
     `add` each shard's documents (metadata dicts with doc_id, url, source, input) with their
     signatures, in input order; then `stories` looks up the stories of any documents, and
-    `first_time` records keys the actor table has counted (see `summaries.ActorMonthTable`).
+    `first_time` records keys the actor and dyad tables have counted (see
+    `summaries.StoryCounter`).
     The file is scratch: rebuilt from the shards' signatures whenever the merge runs.
     """
 
@@ -290,7 +291,8 @@ class StoryIndex:
         return {doc_id: details[story_of[doc_id]] for doc_id in ids}
 
     def first_time(self, key: tuple) -> bool:
-        """Whether `key` (actor, month, label, story) is seen here for the first time."""
+        """Whether `key` (table, cell, counter, story: `summaries.StoryCounter`) is seen here
+        for the first time."""
         before = self._db.total_changes
         self._db.execute("INSERT OR IGNORE INTO counted VALUES (?)", ("\x1f".join(key),))
         return self._db.total_changes > before

@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 # stretch a 2024 timeline over 125 years; a few 2024 articles beside 2001-2018 stay).
 TIMELINE_GAP_MONTHS = 120
 OUTLYING_SHARE = 0.05
-# The holder -> target table lists the pairs with the most stance passages (OUT.dyads.csv has
-# them all, per month).
+# The holder -> target table lists the pairs with the most stories (OUT.dyads.csv has them all,
+# per month).
 REPORT_DYADS = 30
 
 LABEL_COLOURS = {
@@ -99,27 +99,44 @@ def actor_table(predictions: Predictions) -> pd.DataFrame:
 
 
 def dyad_table(predictions: Predictions, top: int | None = None) -> pd.DataFrame:
-    """Per holder -> target pair: stance passage counts per label and total, most passages
-    first (ties by name); stance passages without a target are left out."""
-    columns = ["holder", "target", *STANCE_LABELS, "total"]
+    """Per holder -> target pair: stories per label (`stories_<label>`) and in all (`stories`),
+    then stance passage counts per label and in all (`total`); most stories first, then most
+    passages (ties by name). A wire story counts once however many outlets printed it, as in
+    OUT.dyads.csv; stance passages without a target are left out."""
+    story_columns = [f"stories_{label}" for label in STANCE_LABELS]
+    columns = ["holder", "target", *story_columns, "stories", *STANCE_LABELS, "total"]
     passages = predictions.passages
     stance = passages[passages["label"].isin(STANCE_LABELS) & (passages["target"] != "")]
     stance = stance.dropna(subset=["target"])
     if stance.empty:
         return pd.DataFrame(columns=columns)
+    stance = stance.assign(story=passage_stories(predictions.articles, stance))
+    pair = ["holder", "target"]
     counts = stance.pivot_table(
-        index=["holder", "target"],
-        columns="label",
-        values="passage_id",
-        aggfunc="count",
-        fill_value=0,
+        index=pair, columns="label", values="passage_id", aggfunc="count", fill_value=0
     )
     counts = counts.reindex(columns=list(STANCE_LABELS), fill_value=0)
     counts["total"] = counts.sum(axis=1)
+    stories = stance.pivot_table(
+        index=pair, columns="label", values="story", aggfunc="nunique", fill_value=0
+    )
+    stories = stories.reindex(columns=list(STANCE_LABELS), fill_value=0)
+    counts[story_columns] = stories.reindex(counts.index).to_numpy()
+    counts["stories"] = stance.groupby(pair)["story"].nunique()
     counts = counts.reset_index().sort_values(
-        ["total", "holder", "target"], ascending=[False, True, True]
+        ["stories", "total", "holder", "target"], ascending=[False, False, True, True]
     )
     return counts[columns].head(top) if top else counts[columns]
+
+
+def passage_stories(articles: pd.DataFrame, passages: pd.DataFrame) -> pd.Series:
+    """The story of each passage's article (`story_id`), or the article itself where it has
+    none (an output written before deduplication)."""
+    doc_ids = articles["doc_id"].astype(str)
+    story_ids = articles["story_id"].where(articles["story_id"].fillna("") != "", doc_ids)
+    story_of = dict(zip(doc_ids, story_ids.astype(str), strict=True))
+    own = passages["doc_id"].astype(str)
+    return own.map(story_of).fillna(own)
 
 
 def timeline_frame(predictions: Predictions, metric: str = "count") -> pd.DataFrame:
@@ -269,6 +286,8 @@ def report_data(
             {
                 "holder": str(row["holder"]),
                 "target": str(row["target"]),
+                "stories": [int(row[f"stories_{label}"]) for label in STANCE_LABELS],
+                "n_stories": int(row["stories"]),
                 "n": [int(row[label]) for label in STANCE_LABELS],
                 "total": int(row["total"]),
             }

@@ -92,33 +92,30 @@ class CountedKeys:
         return True
 
 
-class ActorMonthTable:
-    """Accumulates, per (actor, month), story and passage counts and probability sums.
+class StoryCounter:
+    """Counts stories into table cells: a story once per cell and label, with `n_stories` (any
+    label) and `n_stories_<label>` beside the cell's passage counts.
 
-    A story (an article and its wire copies, `pipeline.dedup`) counts once per actor, month and
-    label however many outlets printed it; passages count every copy. Stories of several
-    articles are remembered in `counted` (anything with `first_time(key) -> bool`); a story of
-    one article is counted within the `add` call that holds its passages, so `add` must get all
-    passages of an article at once (a shard does).
+    A story (an article and its wire copies, `pipeline.dedup`) counts once however many
+    outlets printed it. Stories of several articles are remembered in `counted` (anything with
+    `first_time(key) -> bool`); its keys start with `table`, so several tables can share one
+    store without counting each other's stories. A story of one article is counted within the
+    `count` call that holds its passages, so a call must get all passages of an article at once
+    (a shard does).
     """
 
-    def __init__(self, counted=None):
-        self._cells: dict[tuple[str, str], dict[str, float]] = {}
+    def __init__(self, table: str, counted=None):
+        self._table = table
         self._counted = counted if counted is not None else CountedKeys()
 
-    def add(self, rows: Iterable[dict]) -> None:
-        """Count passage rows; `story_id` and `story_size` default to the row's own article."""
+    def count(self, cells: Iterable[tuple[tuple, dict, dict]]) -> None:
+        """Count the story of each `(cell key, cell, passage row)`; `story_id` and
+        `story_size` default to the row's own article."""
         seen_here: set[tuple] = set()
-        for row in rows:
-            key = (row["holder"], month_of(row.get("date") or ""))
-            cell = self._cells.setdefault(key, defaultdict(float))
-            cell["n_passages"] += 1
-            cell[f"n_{row['label']}"] += 1
-            for column in PROBABILITY_COLUMNS:
-                cell[column] += row[column]
+        for key, cell, row in cells:
             story = str(row.get("story_id") or row.get("doc_id") or "")
             for counter in ("n_stories", f"n_stories_{row['label']}"):
-                story_key = (*key, counter, story)
+                story_key = (self._table, *key, counter, story)
                 if story_key in seen_here:
                     continue
                 seen_here.add(story_key)
@@ -126,14 +123,46 @@ class ActorMonthTable:
                     continue
                 cell[counter] += 1
 
+
+def story_columns(cell: dict, labels: Iterable[str]) -> dict:
+    """A cell's story counts as record columns: `n_stories`, then `n_stories_<label>`."""
+    columns = {"n_stories": int(cell.get("n_stories", 0))}
+    columns.update(
+        {f"n_stories_{label}": int(cell.get(f"n_stories_{label}", 0)) for label in labels}
+    )
+    return columns
+
+
+class ActorMonthTable:
+    """Accumulates, per (actor, month), story and passage counts and probability sums.
+
+    Stories count as `StoryCounter` counts them (a wire story once per actor, month and label);
+    passages count every copy. `counted` is the store of counted stories (see `StoryCounter`);
+    `add` must get all passages of an article at once.
+    """
+
+    def __init__(self, counted=None):
+        self._cells: dict[tuple[str, str], dict[str, float]] = {}
+        self._stories = StoryCounter("actors", counted)
+
+    def add(self, rows: Iterable[dict]) -> None:
+        """Count passage rows; `story_id` and `story_size` default to the row's own article."""
+        counted = []
+        for row in rows:
+            key = (row["holder"], month_of(row.get("date") or ""))
+            cell = self._cells.setdefault(key, defaultdict(float))
+            cell["n_passages"] += 1
+            cell[f"n_{row['label']}"] += 1
+            for column in PROBABILITY_COLUMNS:
+                cell[column] += row[column]
+            counted.append((key, cell, row))
+        self._stories.count(counted)
+
     def records(self) -> list[dict]:
         out = []
         for (actor, month), cell in sorted(self._cells.items()):
             n = cell["n_passages"]
-            record = {"actor": actor, "month": month, "n_stories": int(cell["n_stories"])}
-            record.update(
-                {f"n_stories_{label}": int(cell.get(f"n_stories_{label}", 0)) for label in LABELS}
-            )
+            record = {"actor": actor, "month": month, **story_columns(cell, LABELS)}
             record["n_passages"] = int(n)
             record.update({f"n_{label}": int(cell.get(f"n_{label}", 0)) for label in LABELS})
             record.update({f"mean_{c}": round(cell[c] / n, 6) for c in PROBABILITY_COLUMNS})
@@ -142,13 +171,23 @@ class ActorMonthTable:
 
 
 class DyadMonthTable:
-    """Accumulates stance passage counts per (holder, target, month): who takes which stance
-    toward whom. Passages without a target (every `none` passage) are left out."""
+    """Accumulates, per (holder, target, month), story and passage counts of stance passages:
+    who takes which stance toward whom. Passages without a target (every `none` passage) are
+    left out.
 
-    def __init__(self):
+    Stories count as `StoryCounter` counts them (a wire story's stance toward a target once per
+    month and label, however many outlets printed it); passages count every copy. `counted` is
+    the store of counted stories, which may be the actor table's (see `StoryCounter`); `add`
+    must get all passages of an article at once.
+    """
+
+    def __init__(self, counted=None):
         self._cells: dict[tuple[str, str, str], dict[str, int]] = {}
+        self._stories = StoryCounter("dyads", counted)
 
     def add(self, rows: Iterable[dict]) -> None:
+        """Count passage rows; `story_id` and `story_size` default to the row's own article."""
+        counted = []
         for row in rows:
             if row["label"] not in STANCE_LABELS or not row.get("target"):
                 continue
@@ -156,6 +195,8 @@ class DyadMonthTable:
             cell = self._cells.setdefault(key, defaultdict(int))
             cell["n_passages"] += 1
             cell[f"n_{row['label']}"] += 1
+            counted.append((key, cell, row))
+        self._stories.count(counted)
 
     def records(self) -> list[dict]:
         """Rows in DYAD_SCHEMA order, sorted by holder, target and month."""
@@ -164,6 +205,7 @@ class DyadMonthTable:
                 "holder": holder,
                 "target": target,
                 "month": month,
+                **story_columns(cell, STANCE_LABELS),
                 "n_passages": cell["n_passages"],
                 **{f"n_{label}": cell[f"n_{label}"] for label in STANCE_LABELS},
             }

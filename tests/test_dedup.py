@@ -13,7 +13,7 @@ from fakes import interrupt_scoring_at_batch
 from pipeline.config import DedupConfig, PredictConfig
 from pipeline.dedup import StoryIndex, article_signatures, outlet_of
 from pipeline.inference import predict
-from pipeline.summaries import ActorMonthTable
+from pipeline.summaries import ActorMonthTable, CountedKeys, DyadMonthTable
 
 SYLLABLES = "ka ro mi to na le sa bu di go ha ji ku ma ne pa ri su ta vo wa ya ze lo".split()
 STANCE = "Hamas refused any talks with Israel."
@@ -152,6 +152,41 @@ def test_actor_table_counts_a_story_once_with_passage_counts_beside_it():
     assert record["n_passages"] == 8 and record["n_reject"] == 7 and record["n_none"] == 1
 
 
+def test_dyad_table_counts_a_story_once_and_apart_from_the_actor_table():
+    def row(doc_id, story_id, story_size, label="reject", target="Israel"):
+        return {
+            "doc_id": doc_id,
+            "holder": "Hamas",
+            "target": target,
+            "date": "2024-03-01",
+            "label": label,
+            "story_id": story_id,
+            "story_size": story_size,
+            **{f"p_{name}": 0.25 for name in ("accept", "reject", "conditional", "none")},
+        }
+
+    # Both tables share one store of counted stories, as `stance predict` has them share its
+    # StoryIndex: the actor table counting a story must not keep the dyad table from counting it.
+    counted = CountedKeys()
+    actors, dyads = ActorMonthTable(counted=counted), DyadMonthTable(counted=counted)
+    # One wire story printed three times, its copies in different calls (as shards are), each
+    # with two reject passages toward Israel; an article of its own; a passage without a target.
+    for rows in (
+        [row("a", "a", 3), row("a", "a", 3)],
+        [row("b", "a", 3), row("b", "a", 3), row("own", "own", 1, label="accept")],
+        [row("c", "a", 3), row("c", "a", 3), row("c", "a", 3, target="")],
+    ):
+        actors.add(rows)
+        dyads.add(rows)
+    assert dyads.records() == [
+        {"holder": "Hamas", "target": "Israel", "month": "2024-03", "n_stories": 2,
+         "n_stories_accept": 1, "n_stories_reject": 1, "n_stories_conditional": 0,
+         "n_passages": 7, "n_accept": 1, "n_reject": 6, "n_conditional": 0},
+    ]  # fmt: skip
+    (actor,) = actors.records()
+    assert (actor["n_stories"], actor["n_stories_reject"], actor["n_reject"]) == (2, 1, 7)
+
+
 def wire_records(seed: int = 11) -> list[dict]:
     """One wire story with a stance, printed by three outlets, and another story with the same
     stance sentence; as JSON Lines records."""
@@ -203,6 +238,29 @@ def test_predict_gives_each_article_its_story_and_counts_the_story_once(fake_mod
     assert manifest["counts"]["stories"] == 2
 
 
+def test_dyads_and_the_report_count_a_wire_story_toward_its_target_once(fake_model, tmp_path):
+    from pipeline.report import dyad_table, load_predictions, report_data
+
+    run_predict(fake_model, tmp_path)
+    out = tmp_path / "out" / "p.jsonl"
+    dyads = pd.read_csv(out.with_suffix(".dyads.csv"), dtype={"month": str})
+    assert dyads.to_dict("records") == [
+        {"holder": "Hamas", "target": "Israel", "month": "2024-03", "n_stories": 2,
+         "n_stories_accept": 0, "n_stories_reject": 2, "n_stories_conditional": 0,
+         "n_passages": 4, "n_accept": 0, "n_reject": 4, "n_conditional": 0},
+    ]  # fmt: skip
+    predictions = load_predictions(out)
+    assert dyad_table(predictions).to_dict("records") == [
+        {"holder": "Hamas", "target": "Israel", "stories_accept": 0, "stories_reject": 2,
+         "stories_conditional": 0, "stories": 2, "accept": 0, "reject": 4, "conditional": 0,
+         "total": 4},
+    ]  # fmt: skip
+    assert report_data(predictions)["dyads"] == [
+        {"holder": "Hamas", "target": "Israel", "stories": [0, 2, 0], "n_stories": 2,
+         "n": [0, 4, 0], "total": 4},
+    ]  # fmt: skip
+
+
 def test_dedup_disabled_leaves_every_article_its_own_story(fake_model, tmp_path):
     manifest, articles, actors = run_predict(fake_model, tmp_path, dedup=DedupConfig(enabled=False))
     assert [(a["story_id"], a["story_size"]) for a in articles] == [
@@ -231,6 +289,10 @@ def test_resumed_run_keeps_its_story_ids(fake_model, tmp_path, monkeypatch):
     assert [(a["doc_id"], a["story_id"], a["story_size"]) for a in resumed] == [
         (a["doc_id"], a["story_id"], a["story_size"]) for a in reference
     ]
+    # The story counts of the actor and dyad tables too: both are rebuilt from every shard.
+    for table in ("actors.csv", "dyads.csv"):
+        uninterrupted = (tmp_path / "out" / f"reference.{table}").read_text()
+        assert (tmp_path / "out" / f"p.{table}").read_text() == uninterrupted
 
 
 def test_report_shows_the_outlets_of_a_story_as_text(fake_model, tmp_path):
@@ -250,3 +312,85 @@ def test_report_shows_the_outlets_of_a_story_as_text(fake_model, tmp_path):
     page = write_report(out, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<img src=x" not in page
     assert "\\u003cimg src=x onerror=alert(1)\\u003e" in page
+
+
+def dedup_benchmark(monkeypatch):
+    """benchmarks/dedup.py as a module (it imports templated_news.py beside it)."""
+    import importlib.util
+
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("dedup_benchmark", REPO / "benchmarks/dedup.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_templated_stories_differ_in_names_and_numbers_and_copies_are_recorded(
+    tmp_path, monkeypatch
+):
+    import re
+
+    benchmark = dedup_benchmark(monkeypatch)
+    from templated_news import TEMPLATES  # beside the benchmark, importable once it is loaded
+
+    collection = tmp_path / "news.jsonl"
+    planted = benchmark.generate(collection, 800, templated_share=0.3)
+    records = [json.loads(line) for line in collection.open()]
+    templated = [r for r in records if r.get("part") == "templated"]
+    stories = {r["id"]: r for r in templated if not r["edits"]}
+    copies = [r for r in templated if r["edits"]]
+    assert (planted["templated_stories"], planted["templated_copies"]) == (
+        len(stories),
+        len(copies),
+    )
+    by_template: dict[int, list[dict]] = {}
+    for story in stories.values():
+        by_template.setdefault(story["template"], []).append(story)
+    assert sorted(by_template) == list(range(len(TEMPLATES)))
+    for template, alike in by_template.items():
+        family, _, sentences = TEMPLATES[template]
+        fixed = [part for s in sentences for part in re.split(r"\{\w+\}", s) if len(part) > 12]
+        fixed_words = set(" ".join(sentences).split())
+        filled, numbers = set(), set()
+        for story in alike:
+            assert story["family"] == family and story["planted"] == story["id"]
+            assert all(part in story["text"] for part in fixed)  # the template's own words
+            filled.add(tuple(w for w in story["text"].split() if w not in fixed_words))
+            numbers.add(tuple(re.findall(r"\d+", story["text"])))
+        assert len(alike) > 1 and len(filled) == len(numbers) == len(alike)
+    assert copies
+    for copy in copies:  # a copy names the templated story it copies, and is not that story
+        original = stories[copy["planted"]]
+        assert (copy["family"], copy["template"]) == (original["family"], original["template"])
+        assert copy["id"] != original["id"] and copy["text"] != original["text"]
+        assert set(copy["edits"]) <= set(benchmark.EDITS)
+
+
+def test_benchmark_draws_the_rest_of_the_collection_as_without_templated_stories(
+    tmp_path, monkeypatch
+):
+    benchmark = dedup_benchmark(monkeypatch)
+    benchmark.generate(tmp_path / "with.jsonl", 300, templated_share=0.3)
+    benchmark.generate(tmp_path / "without.jsonl", 300, templated_share=0.0)
+    read = lambda name: [json.loads(line) for line in (tmp_path / name).open()]  # noqa: E731
+    rest = [r["text"] for r in read("with.jsonl") if "part" not in r]
+    assert rest == [r["text"] for r in read("without.jsonl")][: len(rest)]
+
+
+def test_benchmark_scores_templated_stories_and_the_rest_apart(tmp_path, monkeypatch):
+    benchmark = dedup_benchmark(monkeypatch)
+    collection, found = tmp_path / "news.jsonl", tmp_path / "found.tsv"
+    records = [  # two distinct templated stories, one story of the rest and its copy
+        {"id": "t1", "planted": "t1", "edits": [], "part": "templated", "family": "market"},
+        {"id": "t2", "planted": "t2", "edits": [], "part": "templated", "family": "market"},
+        {"id": "r1", "planted": "r1", "edits": []},
+        {"id": "r2", "planted": "r1", "edits": ["headline"]},
+    ]
+    collection.write_text("".join(json.dumps(r) + "\n" for r in records))
+    found.write_text("t1\tt1\nt2\tt1\nr1\tr1\nr2\tr1\n")  # the templated stories merged
+    scores = benchmark.pair_scores(collection, found)
+    templated, rest = scores["parts"]["templated"], scores["parts"]["rest"]
+    assert (templated["precision"], templated["merged_stories"]) == (0.0, 2)
+    assert (rest["precision"], rest["recall"], rest["merged_stories"]) == (1.0, 1.0, 0)
+    assert scores["precision"] == 0.5 and scores["cross_part_pairs"] == 0
+    assert scores["templated_merged_by_family"]["market"] == (2, 2)

@@ -322,23 +322,24 @@ def merge_outputs(
     `parts()` yields (passage table, metadata of the documents it covers) in document order; it
     is called twice (passages, then articles) so that nothing but the per-(actor, month) and
     per-(holder, target, month) tables is held in memory. `stories` (see `story_index`) gives
-    each document its story; without it every article is its own.
+    each document its story and remembers the stories both tables have counted; without it every
+    article is its own.
     """
     stories = stories if stories is not None else SingleArticleStories()
     actors = ActorMonthTable(counted=stories)
-    dyads = DyadMonthTable()
+    dyads = DyadMonthTable(counted=stories)
     label_counts: Counter = Counter()
 
     def passage_batches() -> Iterator[pa.RecordBatch]:
         for table, documents in parts():
             story_of = stories.stories(documents)
-            rows = table.select(["doc_id", "holder", "date", "label", *PROBABILITY_COLUMNS])
-            rows = rows.to_pylist()
+            columns = ["doc_id", "holder", "target", "date", "label", *PROBABILITY_COLUMNS]
+            rows = table.select(columns).to_pylist()
             for row in rows:
                 story = story_of[row["doc_id"]]
                 row["story_id"], row["story_size"] = story.story_id, story.size
             actors.add(rows)
-            dyads.add(table.select(["holder", "target", "date", "label"]).to_pylist())
+            dyads.add(rows)
             label_counts.update(table["label"].to_pylist())
             yield from table.to_batches()
 
