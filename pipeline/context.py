@@ -49,3 +49,14 @@ def statement_contexts(statements: Sequence, mode: str) -> list[str]:
             source = ordered[position - 1] if mode == "previous" else ordered[0]
             contexts[index] = trim_context(statements[source].text)
     return contexts
+
+
+def passage_contexts(passages: Sequence, mode: str) -> list[str]:
+    """The context of each segmented passage (anything with `text`, `previous` and `headline`,
+    e.g. `prediction.rows.Passage`) for a model reading `mode`: the sentence before it, or its
+    document's headline; the headline passage itself has none, as in training."""
+    if mode == "previous":
+        return [p.previous for p in passages]
+    if mode == "headline":
+        return [p.headline if p.headline != p.text else "" for p in passages]
+    return [""] * len(passages)

@@ -24,6 +24,20 @@ def _metrics_table(metrics: dict) -> str:
     return "\n".join([header, rule, *rows])
 
 
+def _distillation_note(meta: dict) -> str:
+    """A paragraph on the teacher, for a model trained by `stance distill` (else nothing)."""
+    record = meta.get("distillation")
+    if not record:
+        return ""
+    teacher = record.get("teacher", {})
+    return (
+        f"\nDistilled from the teacher model `{teacher.get('folder')}` (folder sha256 "
+        f"`{str(teacher.get('sha256'))[:16]}...`): also trained on its probabilities over "
+        f"{record['soft_passages']} passages of unlabelled articles (temperature "
+        f"{record['temperature']}, weight {record['weight']}); see `meta.json: distillation`.\n"
+    )
+
+
 def write_model_card(path: str | Path, meta: dict, metrics: dict) -> None:
     """Write a model card: intended use, labels, data, metrics, limitations, provenance."""
     data = meta["data"]
@@ -52,7 +66,7 @@ by document with method `{data["split_method"]}` and seed {meta["seed"]}:
 sizes {data["split_sizes"]}.
 Annotation files:
 {files}
-
+{_distillation_note(meta)}
 ## Metrics
 Probabilities are temperature-scaled on dev (T = {meta["calibration"]["temperature"]:.3f}).
 
