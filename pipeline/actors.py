@@ -292,6 +292,15 @@ def _speaker_mentions(text: str, mentions: list[Mention]) -> list[Mention]:
     return speakers
 
 
+def subject_party(text: str, actors: ActorDictionary) -> str:
+    """The first actor `text` names outside target position (not after "with", "to", ...), or
+    "": the party a clause is about ("*Mexico* will keep hosting the talks, an aide said")."""
+    for mention in actors.mentions(text):
+        if _previous_word(text, mention.start) not in TARGET_PREPOSITIONS:
+            return mention.actor
+    return ""
+
+
 def attribute_holder(text: str, actors: ActorDictionary, context: Sequence[str] = ()) -> str:
     """The canonical actor holding the stance in `text`, or `unknown`.
 
@@ -308,7 +317,11 @@ def attribute_holder(text: str, actors: ActorDictionary, context: Sequence[str] 
         # Prefer the first speaker unless the passage opens with a quotation mark.
         opens_with_quote = text.lstrip()[:1] in {'"', "“", "”", "'"}
         return (speakers[-1] if opens_with_quote else speakers[0]).actor
-    subjects = [m for m in mentions if _previous_word(text, m.start) not in TARGET_PREPOSITIONS]
+    subjects = [
+        m
+        for m in mentions
+        if _previous_word(text, m.start) not in TARGET_PREPOSITIONS and not is_outlet(text, m)
+    ]
     if subjects:
         return subjects[0].actor
     for sentence in reversed(context):
@@ -367,8 +380,25 @@ _VENUE_AFTER = re.compile(
 )
 
 
+# A national adjective of a news outlet ("the *British* newspaper", "*French* television") names
+# where a statement was made, not a party to the talks.
+_OUTLET_AFTER = re.compile(
+    r"^\s+(?:daily|newspaper|paper|television|tv|radio|broadcaster|news\s+agency|magazine|"
+    r"media|outlet|channel|press)\b",
+    re.I,
+)
+
+
+def is_outlet(text: str, mention: Mention) -> bool:
+    """Whether the mention qualifies a news outlet ("the British newspaper")."""
+    return bool(_OUTLET_AFTER.match(text[mention.end : mention.end + 20]))
+
+
 def _cue_strength(text: str, mention: Mention) -> int | None:
-    """0 for a strong target cue before the mention, 1 for a weak one or "X's offer", else None."""
+    """0 for a strong target cue before the mention, 1 for a weak one or "X's offer", else None
+    (always None for an outlet's nationality: "an interview *with* the British newspaper")."""
+    if is_outlet(text, mention):
+        return None
     before = text[max(0, mention.start - 70) : mention.start]
     for strength, cue in enumerate(_TARGET_CUES):
         match = cue.search(before)
@@ -402,7 +432,7 @@ def _salient_party(
 ) -> str:
     """The party mentioned most often (first mentioned on ties), places of talks last (never,
     with `places=False`)."""
-    others = [m for m in mentions if m.actor not in excluded]
+    others = [m for m in mentions if m.actor not in excluded and not is_outlet(text, m)]
     parties = [m for m in others if not _is_venue(text, m)] or (others if places else [])
     if not parties:
         return ""
@@ -437,11 +467,12 @@ def attribute_target(
        "the American proposal") (weak);
     2. a party named by reference ("talks with them", "their proposal", "meet the rebels"):
        the nearest other party in the preceding sentences;
-    3. the other party the passage mentions most often (first on ties), places of the talks
-       ("in Doha") last;
+    3. the other party the passage mentions most often (first on ties), not counting places
+       of the talks ("in Doha", "convening in Riyadh");
     4. the nearest other party in the preceding sentences (nearest last in `context`), places
        of talks only when no sentence names another party;
-    5. "" when neither the passage nor its context names another party.
+    5. a place of the talks the passage names, when nothing else is named;
+    6. "" when neither the passage nor its context names another party.
 
     Args:
         text: the passage.
@@ -458,17 +489,28 @@ def attribute_target(
         party = _context_party(context, actors, excluded)
         if party:
             return party
-    return _salient_party(text, mentions, excluded) or _context_party(context, actors, excluded)
+    return (
+        _salient_party(text, mentions, excluded, places=False)
+        or _context_party(context, actors, excluded)
+        or _salient_party(text, mentions, excluded)
+    )
 
 
-def holder_accuracy(statements, actors: ActorDictionary, context_sentences: int = 3) -> dict:
+def holder_accuracy(
+    statements, actors: ActorDictionary, context_sentences: int = 3, parties=None
+) -> dict:
     """How often attribution finds the annotated holder, and the annotated target, of stance
     statements.
 
-    Statements from the same seed document get their preceding sentences as context, as in
-    `stance predict`; authored statements stand alone. `none` statements have no holder and
-    are not counted. The target is attributed as `stance predict` does, from the predicted
-    holder, and measured on statements with a non-empty `target`.
+    Each statement gets the statements before it in its document as context (seed articles by
+    offset, authored stories by id, which are written in article order), as `stance predict`
+    gives a passage its preceding sentences. `none` statements have no holder and are not
+    counted. The target is attributed as `stance predict` does, from the predicted holder, and
+    measured on statements with a non-empty `target`.
+
+    Args:
+        parties: a `parties.PartyAttribution` (a model folder's party extractor): measure it
+            (with the rules where it is unsure) instead of the dictionary rules alone.
 
     Returns:
         {"overall": {...}, "by_source": {...}, "errors": [...], "targets": {"overall",
@@ -476,23 +518,36 @@ def holder_accuracy(statements, actors: ActorDictionary, context_sentences: int 
     """
     from collections import defaultdict
 
+    from pipeline.parties import Parties, attribute_parties, join_context
+
     by_doc = defaultdict(list)
     for statement in statements:
         by_doc[statement.doc_id].append(statement)
-    holders, targets = _Tally("holder"), _Tally("target")
+    cases = []
     for items in by_doc.values():
         items.sort(key=lambda s: (s.char_start if s.char_start is not None else -1, s.id))
         for i, statement in enumerate(items):
-            if statement.label == "none" or not statement.holder:
-                continue
-            seeded = statement.source != "authored"
-            context = [s.text for s in items[max(0, i - context_sentences) : i]] if seeded else []
-            source = "seed articles" if seeded else "authored"
-            predicted = attribute_holder(statement.text, actors, context)
-            holders.add(statement, source, predicted)
-            if statement.target:
-                target = attribute_target(statement.text, actors, predicted, context)
-                targets.add(statement, source, target)
+            if statement.label != "none" and statement.holder:
+                context = [s.text for s in items[max(0, i - context_sentences) : i]]
+                cases.append((statement, context))
+    if parties is None:
+        attributed = []
+        for statement, context in cases:
+            holder = attribute_holder(statement.text, actors, context)
+            target = attribute_target(statement.text, actors, holder, context)
+            attributed.append(Parties(holder, "", target, ""))
+    else:
+        found = parties.extractor.extract([(join_context(c), s.text) for s, c in cases])
+        attributed = [
+            attribute_parties(s.text, c, actors, spans, parties.min_score)
+            for (s, c), spans in zip(cases, found, strict=True)
+        ]
+    holders, targets = _Tally("holder"), _Tally("target")
+    for (statement, _), result in zip(cases, attributed, strict=True):
+        source = "seed articles" if statement.source != "authored" else "authored"
+        holders.add(statement, source, result.holder)
+        if statement.target:
+            targets.add(statement, source, result.target)
     return {**holders.summary(), "targets": targets.summary()}
 
 

@@ -304,7 +304,7 @@ def evaluate_on_articles(
         groups["+".join(NO_STANCE_GROUPS)] = quiet
     results, all_matched = {}, {}
     for name, model in models.items():
-        rows = [score_passages(model, article) for article in passages]
+        rows = [score_passages(model, article, actors) for article in passages]
         matched, counts = match_passages(articles, rows, actors)
         table = article_counts(matched, counts)
         results[name] = {

@@ -113,8 +113,10 @@ def load_classifier(path: str | Path, cascade: bool = True, **kwargs):
     else the plain `StanceClassifier`. Keyword arguments go to `StanceClassifier.load` for both
     models (device, backend, tokens_per_batch)."""
     from pipeline.classifier import StanceClassifier
+    from pipeline.parties import load_party_attribution
 
     large = StanceClassifier.load(path, **kwargs)
+    large.parties = load_party_attribution(path)
     record = large.meta.get("cascade")
     if not cascade or not record:
         return large
@@ -133,7 +135,9 @@ def load_classifier(path: str | Path, cascade: bool = True, **kwargs):
             "(changed after `stance cascade`); rebuild the cascade"
         )
     screen = StanceClassifier.load(screen_folder, **kwargs)
-    return CascadeClassifier(large, screen, float(record["threshold"]))
+    scorer = CascadeClassifier(large, screen, float(record["threshold"]))
+    scorer.parties = large.parties
+    return scorer
 
 
 def build_cascade(

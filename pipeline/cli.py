@@ -329,6 +329,124 @@ def cascade(model_dir: str, screen_dir: str, target_recall: float) -> None:
 
 
 @cli.command()
+@click.option(
+    "--teacher",
+    "teacher_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="The large model folder whose probabilities the student learns, e.g. "
+    "models/default/model-best.",
+)
+@click.option(
+    "--unlabelled",
+    multiple=True,
+    required=True,
+    metavar="INPUT",
+    help="Unlabelled articles: files, folders or globs in any format predict reads; further "
+    "INPUTs may follow (--unlabelled a.jsonl b.jsonl news/).",
+)
+@click.argument("more_inputs", nargs=-1, metavar="[INPUT]...")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default="configs/minilm.yaml",
+    show_default=True,
+    help="The student's config: model.base_model is the student; the distill section sets "
+    "temperature, weight and max_passages; the predict section how inputs are read.",
+)
+@set_option
+@click.option(
+    "--out",
+    "output",
+    type=click.Path(file_okay=False),
+    help="Run folder: the student's model-best/, the teacher's cached probabilities and "
+    "distill.json [default: models/<run_name>-distilled].",
+)
+@click.option(
+    "--articles",
+    "articles_dir",
+    type=click.Path(file_okay=False),
+    help="Gold-articles folder (articles.jsonl + sentences.jsonl) to score both models on, as "
+    "`stance evaluate --articles` does.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def distill(
+    teacher_dir, unlabelled, more_inputs, config_path, overrides, output, articles_dir, quiet
+) -> None:
+    """Train a small model (the student) on a large model's probabilities over unlabelled
+    articles, beside the labelled training split; then compare both on the test split.
+
+    \b
+    stance distill --teacher models/default/model-best --unlabelled my_news/ \\
+        --config configs/minilm.yaml --articles ../shared/realnews
+    """
+    from pipeline.config import load_config
+    from pipeline.distillation import check_teacher_folder
+    from pipeline.distillation import distill as run_distill
+
+    try:
+        check_teacher_folder(teacher_dir)  # before the config and inputs: the usual mistake
+        config = load_config(config_path, _overrides(overrides))
+        result = run_distill(
+            config,
+            teacher_dir,
+            [*unlabelled, *more_inputs],
+            output_dir=output,
+            articles=articles_dir,
+            progress=not quiet,
+        )
+    except PipelineError as error:
+        _fail(error)
+    _echo_input_problems(result.soft_labels.problems)
+    unlabelled_record = result.report["unlabelled"]
+    click.echo(
+        f"teacher probabilities: {unlabelled_record['passages']} passages of "
+        f"{unlabelled_record['documents']} articles, {unlabelled_record['skipped_inputs']} "
+        f"skipped inputs (cache {result.report['cache']['status']}: "
+        f"{result.report['cache']['file']})"
+    )
+    click.echo(f"student: {result.model_dir}")
+    _echo_distill_table(result.table)
+    if result.report["teacher_split_note"]:
+        click.echo(f"note: {result.report['teacher_split_note']}", err=True)
+
+
+def _echo_input_problems(problems: list[dict]) -> None:
+    """`skipped FILE:LINE: reason` (or `renamed ...`) on stderr for each input problem."""
+    from pipeline.inputs import RENAMED
+
+    for problem in problems:
+        action = "renamed" if problem.get("action") == RENAMED else "skipped"
+        where = f"{problem['input']}:{problem['line']}" if problem.get("line") else problem["input"]
+        click.echo(f"{action} {where}: {problem['reason']}", err=True)
+
+
+def _echo_distill_table(rows: list[dict]) -> None:
+    """Teacher and student side by side: test macro-F1, article P/R/F1, passages/s."""
+
+    def figure(value) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    click.echo(
+        f"{'model':<8} {'base model':<24} {'test macro-F1 [95% CI]':<24} "
+        f"{'article P / R / F1':<23} passages/s"
+    )
+    for row in rows:
+        low, high = row["test_macro_f1_ci95"]
+        article = (
+            " / ".join(figure(row[f"article_{k}"]) for k in ("precision", "recall", "f1"))
+            if "article_f1" in row
+            else "(no --articles)"
+        )
+        click.echo(
+            f"{row['model']:<8} {str(row['base_model'])[:24]:<24} "
+            f"{row['test_macro_f1']:.3f} [{low:.3f}, {high:.3f}]   {article:<23} "
+            f"{row['passages_per_second']:.1f}"
+        )
+
+
+@cli.command()
 @click.argument("metrics_file", type=click.Path(dir_okay=False, exists=True))
 def gate(metrics_file: str) -> None:
     """Apply the quality gate recorded in a metrics.json; exit 3 when it fails."""
@@ -492,7 +610,7 @@ def _show_stance_passages(path: str, limit: int) -> None:
     "--model",
     "model_dir",
     type=click.Path(file_okay=False),
-    help="Use the actor dictionary this model folder carries.",
+    help="Use the actor dictionary this model folder carries, and measure its party extractor.",
 )
 @click.option(
     "--errors",
@@ -528,33 +646,42 @@ def holders(
     config_path: str,
 ) -> None:
     """Measure holder and target attribution against the `holder` and `target` fields of
-    annotations (stance statements; targets where one is annotated)."""
+    annotations (stance statements; targets where one is annotated). With --model whose folder
+    carries a party extractor (`parties/`), the extractor is measured beside the dictionary
+    rules."""
     from pipeline.actors import holder_accuracy, load_actor_dictionary
     from pipeline.annotations import load_statements
+    from pipeline.parties import load_party_attribution
 
     try:
         statements = load_statements(paths)
         if split_name != "all":
             statements = _split_part(statements, split_name, config_path)
-        result = holder_accuracy(statements, load_actor_dictionary(actors, model_dir))
-        if not result["overall"]:
+        dictionary = load_actor_dictionary(actors, model_dir)
+        results = {"dictionary rules": holder_accuracy(statements, dictionary)}
+        if not results["dictionary rules"]["overall"]:
             raise PipelineError(
                 f"{', '.join(paths)}: no stance statements with a holder to measure attribution on"
             )
+        parties = load_party_attribution(model_dir) if model_dir else None
+        if parties is not None:
+            results["party extractor"] = holder_accuracy(statements, dictionary, parties=parties)
     except PipelineError as error:
         _fail(error)
-    targets = result["targets"]
-    click.echo(f"{'':<14} {'holder':<21}   target")
-    for name in ["overall", *result["by_source"]]:
-        holder = result["overall"] if name == "overall" else result["by_source"][name]
-        target = targets["overall"] if name == "overall" else targets["by_source"].get(name)
-        click.echo(f"{name:<14} {_accuracy_cell(holder)}   {_accuracy_cell(target)}")
-    for field, errors in (("holder", result["errors"]), ("target", targets["errors"])):
-        for error in errors[:show_errors]:
-            click.echo(
-                f"  {error['id']}: expected {field} {error[field]!r}, got "
-                f"{error['predicted']!r}: {error['text'][:100]}"
-            )
+    for method, result in results.items():
+        targets = result["targets"]
+        click.echo(f"{method}")
+        click.echo(f"{'':<14} {'holder':<21}   target")
+        for name in ["overall", *result["by_source"]]:
+            holder = result["overall"] if name == "overall" else result["by_source"][name]
+            target = targets["overall"] if name == "overall" else targets["by_source"].get(name)
+            click.echo(f"{name:<14} {_accuracy_cell(holder)}   {_accuracy_cell(target)}")
+        for field, errors in (("holder", result["errors"]), ("target", targets["errors"])):
+            for error in errors[:show_errors]:
+                click.echo(
+                    f"  {error['id']}: expected {field} {error[field]!r}, got "
+                    f"{error['predicted']!r}: {error['text'][:100]}"
+                )
 
 
 def _accuracy_cell(row: dict | None) -> str:

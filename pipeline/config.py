@@ -140,6 +140,38 @@ class PredictConfig(_Section):
     dedup: DedupConfig = DedupConfig()
 
 
+class DistillConfig(_Section):
+    """`stance distill`: training the config's model (the student) on a teacher model's
+    probabilities over unlabelled articles, beside the labelled training split."""
+
+    # Softens both distributions before they are compared (Hinton et al. 2015): above 1 the
+    # student also learns how the teacher ranks the unlikely labels.
+    temperature: float = Field(default=2.0, gt=0)
+    # The soft-target loss relative to the labelled loss (each batch is one or the other).
+    weight: float = Field(default=1.0, gt=0)
+    # The first N passages of the unlabelled inputs (input order) are scored and used; None: all.
+    max_passages: int | None = Field(default=None, ge=1)
+
+
+class PartiesConfig(_Section):
+    """The party extractor (pipeline/party_model.py): a token-classification model, trained
+    after the stance model into `<model folder>/parties/`, that marks the holder and the target
+    of stance passages; the dictionary rules decide where it is unsure or absent."""
+
+    enabled: bool = False
+    base_model: str = "all-MiniLM-L6-v2"
+    epochs: int = Field(default=3, ge=1)
+    batch_size: int = Field(default=16, ge=1)
+    learning_rate: float = Field(default=5e-5, gt=0)
+    max_length: int = Field(default=160, ge=32)
+    # Embeddings and this many lowest layers stay as pretrained (faster on CPU).
+    frozen_layers: int = Field(default=2, ge=0)
+    # Statements before a passage in its document given as context ("he said", "the group").
+    context_sentences: int = Field(default=2, ge=0)
+    # The span score under which the dictionary rules attribute instead.
+    min_score: float = Field(default=0.5, ge=0, le=1)
+
+
 class Config(_Section):
     """A whole run: data, model, training. The seed makes CPU runs repeatable."""
 
@@ -151,6 +183,8 @@ class Config(_Section):
     decision: DecisionConfig = DecisionConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
     predict: PredictConfig = PredictConfig()
+    distill: DistillConfig = DistillConfig()
+    parties: PartiesConfig = PartiesConfig()
 
 
 def _format_validation_error(error: ValidationError, origin: str) -> str:

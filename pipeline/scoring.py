@@ -1,4 +1,5 @@
-"""Documents -> scored passages: segmentation, holder and target attribution, batched scoring.
+"""Documents -> scored passages: segmentation, holder and target attribution (`pipeline.parties`),
+batched scoring.
 
 This is the one place that turns articles into passage records, used by both `stance predict`
 engines and `StanceClassifier.score_articles`, so all give the same rows. The row itself is
@@ -12,11 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.actors import ActorDictionary, attribute_holder, attribute_target
+from pipeline.actors import ActorDictionary
 from pipeline.articles import Document
+from pipeline.context import passage_contexts
 from pipeline.decision import decide_labels
 from pipeline.errors import PipelineError
 from pipeline.labels import LABELS
+from pipeline.parties import attribute_parties
 from pipeline.prediction.rows import Passage, passage_records
 from pipeline.segmentation import Span, passages, split_sentences
 
@@ -65,7 +68,7 @@ def document_passages(
         first = int(np.searchsorted(sentence_starts, span.start, side="left"))
         context_from = max(0, first - options.holder_context_sentences)
         context = [text[s.start : s.end] for s in sentences[context_from:first]]
-        holder = attribute_holder(passage_text, actors, context)
+        parties = attribute_parties(passage_text, context, actors)
         result.append(
             Passage(
                 doc_id=document.doc_id,
@@ -73,21 +76,30 @@ def document_passages(
                 start=span.start,
                 end=span.end,
                 text=passage_text,
-                holder=holder,
+                holder=parties.holder,
                 date=document.date,
                 previous=(
                     text[sentences[first - 1].start : sentences[first - 1].end] if first else ""
                 ),
                 headline=headline_text,
-                target=attribute_target(passage_text, actors, holder, context),
+                target=parties.target,
+                context=tuple(context),
+                holder_text=parties.holder_text,
             )
         )
     return result
 
 
-def score_passages(classifier, batch: Sequence[Passage]) -> list[dict]:
+def score_passages(
+    classifier, batch: Sequence[Passage], actors: ActorDictionary | None = None
+) -> list[dict]:
     """Score passages with any model exposing `predict_proba`; labels follow the model's own
-    label order (`classifier.labels`, else LABELS) and its decision rule."""
+    label order (`classifier.labels`, else LABELS) and its decision rule.
+
+    When the model folder carries a party extractor (`classifier.parties`, see
+    `pipeline.parties`) and `actors` is given, stance rows get its holder and target; otherwise
+    they keep the dictionary rules' attribution made at segmentation.
+    """
     if not batch:
         return []
     labels = list(getattr(classifier, "labels", LABELS))
@@ -99,15 +111,16 @@ def score_passages(classifier, batch: Sequence[Passage]) -> list[dict]:
     if mode == "none":
         probabilities = classifier.predict_proba([p.text for p in batch])
     else:
-        contexts = [p.previous if mode == "previous" else p.headline for p in batch]
-        # The headline passage itself has no headline context, as in training.
-        if mode == "headline":
-            contexts = [c if c != p.text else "" for c, p in zip(contexts, batch, strict=True)]
+        contexts = passage_contexts(batch, mode)
         probabilities = classifier.predict_proba([p.text for p in batch], contexts)
     decided = decide_labels(classifier, probabilities, labels)
     # Output columns are always in LABELS order, whatever order the model keeps them in.
     reorder = np.asarray([labels.index(label) for label in LABELS])
-    return passage_records(batch, probabilities[:, reorder], np.argsort(reorder)[decided])
+    rows = passage_records(batch, probabilities[:, reorder], np.argsort(reorder)[decided])
+    parties = getattr(classifier, "parties", None)
+    if parties is not None and actors is not None:
+        parties.attribute(rows, batch, actors)
+    return rows
 
 
 def iter_scored_documents(
@@ -126,6 +139,6 @@ def iter_scored_documents(
     for document in documents:
         pending.extend(document_passages(document, options, actors))
         if len(pending) >= passages_per_batch:
-            yield from score_passages(classifier, pending)
+            yield from score_passages(classifier, pending, actors)
             pending = []
-    yield from score_passages(classifier, pending)
+    yield from score_passages(classifier, pending, actors)

@@ -15,7 +15,7 @@ import resource
 import shutil
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +131,60 @@ def length_grouped_batches(
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
+@dataclass(frozen=True)
+class SoftTargets:
+    """Passages labelled by a teacher model's probabilities, for distillation
+    (`pipeline.distillation`).
+
+    The student trains on these beside the labelled split: each batch holds either labelled
+    statements (the usual cross-entropy against the gold label) or these passages (the
+    divergence from the teacher's distribution, `soft_target_loss`, times `weight`). `record`
+    is what the model folder's `meta.json: distillation` keeps about where they came from.
+    """
+
+    texts: list[str]
+    contexts: list[str] | None  # each text's context, for a student that reads one
+    probabilities: np.ndarray  # shape (len(texts), len(LABELS)), columns in LABELS order
+    temperature: float = 2.0
+    weight: float = 1.0
+    record: dict = field(default_factory=dict)
+
+
+def soft_target_loss(logits, teacher_probabilities, temperature: float):
+    """KL divergence from the teacher's distribution to the student's, both softened by
+    `temperature`, times temperature squared so the gradients keep their scale as it grows
+    (Hinton et al., 2015).
+
+    The teacher is cached as probabilities, not logits: log p is its logits (over its calibrated
+    temperature) up to a constant per row, which softmax ignores, so softmax(log p / T) is the
+    teacher softened at T.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    target = F.softmax(torch.log(teacher_probabilities.clamp_min(1e-12)) / temperature, dim=-1)
+    student = F.log_softmax(logits / temperature, dim=-1)
+    return F.kl_div(student, target, reduction="batchmean") * temperature**2
+
+
+def with_soft_batches(
+    batches: list[list[int]],
+    soft_indices: range,
+    lengths: list[int],
+    batch_size: int,
+    generator,
+) -> list[list[int]]:
+    """One epoch's labelled batches and one pass over every soft-target passage, in random
+    order. A batch holds one kind only, so each keeps its own loss; soft passages are cut into
+    length-grouped batches as labelled ones are."""
+    import torch
+
+    shuffled = torch.randperm(len(soft_indices), generator=generator).tolist()
+    order = [soft_indices[i] for i in shuffled]
+    mixed = batches + length_grouped_batches(order, lengths, batch_size, generator)
+    return [mixed[i] for i in torch.randperm(len(mixed), generator=generator).tolist()]
+
+
 def freeze_lower_layers(model, layers: int) -> int:
     """Freeze the embeddings and the lowest `layers` transformer layers; return how many
     parameters stay trainable. Their gradients are never computed, which is where the time goes
@@ -214,11 +268,24 @@ def actor_dictionary_to_copy(config: Config) -> Path | None:
     return source
 
 
+def _train_parties(config: Config, split: Split, actors_source, staging: Path, progress: bool):
+    """The party extractor of a run (`parties.enabled`), trained into the model folder being
+    written, with the dictionary the folder carries."""
+    from pipeline.parties import PARTIES_DIR
+    from pipeline.party_model import train_for_run
+
+    actors = ActorDictionary.from_yaml(actors_source or DEFAULT_ACTORS)
+    log = print if progress else (lambda *_: None)
+    log("training the party extractor (holders and targets)")
+    return train_for_run(config, split, actors, staging / PARTIES_DIR, log=log)
+
+
 def train(
     config: Config,
     output_dir: str | Path | None = None,
     progress: bool = True,
     split: Split | None = None,
+    soft_targets: SoftTargets | None = None,
 ) -> TrainResult:
     """Fine-tune `config.model.base_model` on the annotations and write `model-best/`.
 
@@ -227,6 +294,8 @@ def train(
         output_dir: the run folder; default `models/<run_name>`.
         progress: show a progress bar with loss and dev macro-F1.
         split: use this split instead of splitting `config.data.paths` (cross-validation).
+        soft_targets: teacher-labelled passages to train on as well (distillation); their
+            provenance is recorded in `meta.json: distillation`.
 
     Returns:
         TrainResult with the model folder, dev/test metrics and the meta record.
@@ -299,6 +368,25 @@ def train(
     per_epoch = epoch_label_counts(train_labels, cfg_train.none_per_stance)
     examples_per_epoch = sum(per_epoch.values())
     batches_per_epoch = -(-examples_per_epoch // cfg_train.batch_size)
+    # Distillation: teacher-labelled passages follow the labelled ones in one index space
+    # (`soft_indices`), every one of them in every epoch, in batches of their own.
+    encoded, lengths = train_encoded, train_lengths
+    if soft_targets is not None:
+        if soft_targets.probabilities.shape != (len(soft_targets.texts), len(LABELS)):
+            raise DataError(
+                f"soft targets: {soft_targets.probabilities.shape} probabilities for "
+                f"{len(soft_targets.texts)} passages; expected one row of {len(LABELS)} "
+                f"({', '.join(LABELS)}) per passage"
+            )
+        soft_encoded = classifier.encode(
+            soft_targets.texts, soft_targets.contexts, max_length=cfg_model.max_length
+        )
+        encoded = {k: list(train_encoded[k]) + list(soft_encoded[k]) for k in train_encoded}
+        lengths = train_lengths + [len(ids) for ids in soft_encoded["input_ids"]]
+        soft_indices = range(len(split.train), len(lengths))
+        soft_probabilities = torch.tensor(soft_targets.probabilities, dtype=torch.float32)
+        examples_per_epoch += len(soft_indices)
+        batches_per_epoch += -(-len(soft_indices) // cfg_train.batch_size)
     total_steps = batches_per_epoch * cfg_train.epochs
 
     weights = class_weights(per_epoch) if cfg_train.class_weighting == "balanced" else None
@@ -340,15 +428,25 @@ def train(
         epoch_start, running_loss = time.time(), 0.0
         order = epoch_order(train_labels, cfg_train.none_per_stance, generator)
         batches = length_grouped_batches(order, train_lengths, cfg_train.batch_size, generator)
+        if soft_targets is not None:
+            batches = with_soft_batches(
+                batches, soft_indices, lengths, cfg_train.batch_size, generator
+            )
         for step, index in enumerate(batches):
             features = tokenizer.pad(
-                {k: [train_encoded[k][i] for i in index] for k in train_encoded},
+                {k: [encoded[k][i] for i in index] for k in encoded},
                 return_tensors="pt",
             )
             features = {k: v.to(device) for k, v in features.items()}
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_autocast):
                 logits = model(**features).logits
-            loss = loss_fn(logits.float(), train_gold[index].to(device))
+            if index[0] < len(split.train):  # a batch of labelled statements
+                loss = loss_fn(logits.float(), train_gold[index].to(device))
+            else:  # a batch of teacher-labelled passages
+                teacher = soft_probabilities[[i - len(split.train) for i in index]].to(device)
+                loss = soft_targets.weight * soft_target_loss(
+                    logits.float(), teacher, soft_targets.temperature
+                )
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg_train.max_grad_norm)
             optimizer.step()
@@ -466,6 +564,13 @@ def train(
         },
         "config": config_to_dict(config),
     }
+    if soft_targets is not None:
+        meta["distillation"] = {
+            **soft_targets.record,
+            "soft_passages": len(soft_targets.texts),
+            "temperature": soft_targets.temperature,
+            "weight": soft_targets.weight,
+        }
     model_dir = run_dir / "model-best"
     # The folder appears under its name only when complete (`outputs.atomic_folder`).
     with atomic_folder(model_dir) as staging:
@@ -485,6 +590,8 @@ def train(
             config = config.model_copy(
                 update={"predict": config.predict.model_copy(update={"actors": None})}
             )
+        if config.parties.enabled:
+            meta["parties"] = _train_parties(config, split, actors_source, staging, progress)
         dump_config(config, staging / "config.yaml")
         (staging / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")

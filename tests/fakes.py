@@ -115,11 +115,11 @@ def interrupt_scoring_at_batch(monkeypatch, batch_number: int):
 
     real_score, calls = local_engine.score_passages, {"n": 0}
 
-    def interrupted(classifier, batch):
+    def interrupted(classifier, batch, actors=None):
         calls["n"] += 1
         if calls["n"] == batch_number:
             raise KeyboardInterrupt
-        return real_score(classifier, batch)
+        return real_score(classifier, batch, actors)
 
     monkeypatch.setattr(local_engine, "score_passages", interrupted)
     return lambda: monkeypatch.setattr(local_engine, "score_passages", real_score)

@@ -130,7 +130,8 @@ def test_holders_command_uses_the_model_dictionary_from_any_folder(
     result = CliRunner().invoke(cli, ["holders", str(statements), "--model", model])
     assert result.exit_code == 0, result.output
     # The holder is found; the statement names no other party, so its target is missed.
-    assert result.output.splitlines()[:2] == [
+    assert result.output.splitlines()[:3] == [
+        "dictionary rules",
         "               holder                  target",
         "overall            1 / 1     = 1.000       0 / 1     = 0.000",
     ]

@@ -99,6 +99,8 @@ def test_scores_articles_and_reports_every_bad_file(model_dir, bad_inputs, tmp_p
         "p_none",
         "holder",
         "target",
+        "holder_text",
+        "target_text",
         "date",
     }
     # Offsets find each passage in its source file.
@@ -184,7 +186,7 @@ def test_run_that_failed_before_its_first_shard_does_not_block_a_changed_rerun(
 ):
     import pipeline.prediction.local as local_engine
 
-    def fail(classifier, batch):
+    def fail(classifier, batch, actors=None):
         raise PipelineError("scoring failed")
 
     real_score = local_engine.score_passages
@@ -751,11 +753,15 @@ def test_stance_rows_name_their_target_and_dyads_count_holder_target_months(mode
         ("accept", "Hamas", "Israel"),  # "talks with" outranks the host ("offer from Egypt")
     ]
     dyads = pd.read_csv(tmp_path / "p.dyads.csv", keep_default_na=False, dtype={"month": str})
+    stories = {"n_stories": 1, "n_stories_conditional": 0}
     assert dyads.to_dict("records") == [
-        {"holder": "Hamas", "target": "Israel", "month": "2024-03", "n_passages": 1,
+        {"holder": "Hamas", "target": "Israel", "month": "2024-03", **stories,
+         "n_stories_accept": 1, "n_stories_reject": 0, "n_passages": 1,
          "n_accept": 1, "n_reject": 0, "n_conditional": 0},
-        {"holder": "Hamas", "target": "Israel", "month": "2024-04", "n_passages": 1,
+        {"holder": "Hamas", "target": "Israel", "month": "2024-04", **stories,
+         "n_stories_accept": 1, "n_stories_reject": 0, "n_passages": 1,
          "n_accept": 1, "n_reject": 0, "n_conditional": 0},
-        {"holder": "Israel", "target": "Hamas", "month": "2024-03", "n_passages": 1,
+        {"holder": "Israel", "target": "Hamas", "month": "2024-03", **stories,
+         "n_stories_accept": 0, "n_stories_reject": 1, "n_passages": 1,
          "n_accept": 0, "n_reject": 1, "n_conditional": 0},
     ]  # fmt: skip

@@ -47,4 +47,4 @@ class LocalEngine:
             while (prepared := upcoming.result()) is not None:
                 upcoming = pool.submit(next_prepared)
                 shard, passages = prepared
-                yield shard, score_passages(setup.classifier, passages)
+                yield shard, score_passages(setup.classifier, passages, setup.actors)

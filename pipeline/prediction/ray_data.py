@@ -65,12 +65,21 @@ def segment_shards(batch: dict, segment: dict, actors: str) -> dict:
 class ShardScorer:
     """Ray Data actor: loads the model once, scores one shard's passages per call."""
 
-    def __init__(self, model_dir: str, backend: str, device: str, tokens_per_batch: int | None):
+    def __init__(
+        self,
+        model_dir: str,
+        backend: str,
+        device: str,
+        tokens_per_batch: int | None,
+        actors: str | None = None,
+    ):
         from pipeline.cascade import load_classifier
 
         self.classifier = load_classifier(
             model_dir, device=device, backend=backend, tokens_per_batch=tokens_per_batch
         )
+        # The run's dictionary, for the party extractor's canonical names (as the local engine).
+        self.actors = cached_actor_dictionary(actors) if actors else None
 
     def __call__(self, batch: dict) -> dict:
         from pipeline.prediction.rows import Passage
@@ -78,9 +87,14 @@ class ShardScorer:
 
         rows = []
         for passages in batch["passages"]:
-            shard = [Passage(**record) for record in json.loads(passages)]
+            # JSON turns the context tuple into a list; Passage is frozen and hashed by value.
+            shard = [
+                Passage(**{**record, "context": tuple(record.get("context", ()))})
+                for record in json.loads(passages)
+            ]
             # JSON keeps floats exactly (shortest repr round-trips), so rows arrive unchanged.
-            rows.append(json.dumps(score_passages(self.classifier, shard), ensure_ascii=False))
+            scored = score_passages(self.classifier, shard, self.actors)
+            rows.append(json.dumps(scored, ensure_ascii=False))
         return {"shard": batch["shard"], "rows": rows}
 
 
@@ -152,6 +166,7 @@ class RayEngine:
                 "backend": setup.classifier.backend,  # as resolved (and exported) by the driver
                 "device": setup.device,
                 "tokens_per_batch": setup.options.tokens_per_batch,
+                "actors": str(setup.actors_path),
             },
             batch_size=1,
             concurrency=self.actors_per_node or max(self.gpus, 1),

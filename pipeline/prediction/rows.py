@@ -37,6 +37,11 @@ PASSAGE_SCHEMA = pa.schema(
         ("holder", pa.string()),
         # The other party of the talks (`actors.attribute_target`); "" for `none` passages.
         ("target", pa.string()),
+        # The words the party extractor found for the holder and the target (`pipeline.parties`):
+        # kept when they name no actor the dictionary knows (`holder` is then ""); "" where the
+        # dictionary rules decided.
+        ("holder_text", pa.string()),
+        ("target_text", pa.string()),
         ("date", pa.string()),
     ]
 )
@@ -67,12 +72,14 @@ ACTOR_SCHEMA = pa.schema(
     ]
 )
 # Holder -> target dyads per month: who takes which stance toward whom (stance passages with a
-# target only; `summaries.DyadMonthTable`).
+# target only; `summaries.DyadMonthTable`). Stories count a wire story once, passages every copy.
 DYAD_SCHEMA = pa.schema(
     [
         ("holder", pa.string()),
         ("target", pa.string()),
         ("month", pa.string()),
+        ("n_stories", pa.int64()),
+        *[(f"n_stories_{label}", pa.int64()) for label in STANCE_LABELS],
         ("n_passages", pa.int64()),
         *[(f"n_{label}", pa.int64()) for label in STANCE_LABELS],
     ]
@@ -97,6 +104,10 @@ class Passage:
     previous: str = ""  # the sentence before the passage (context for models that read it)
     headline: str = ""  # the document's title or first line
     target: str = ""  # the other party, attributed with the holder; kept for stance rows only
+    # The preceding sentences (nearest last), read by the party extractor on stance passages.
+    context: tuple[str, ...] = ()
+    holder_text: str = ""  # the extractor's words for the holder (`pipeline.parties`)
+    target_text: str = ""
 
 
 def document_metadata(document) -> dict:
@@ -136,6 +147,8 @@ def passage_records(
         row["holder"] = passage.holder
         # A `none` passage holds no stance, so it has no party the stance is toward.
         row["target"] = "" if row["label"] == "none" else passage.target
+        row["holder_text"] = passage.holder_text
+        row["target_text"] = "" if row["label"] == "none" else passage.target_text
         row["date"] = passage.date
         rows.append(row)
     return rows
