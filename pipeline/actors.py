@@ -518,7 +518,7 @@ def holder_accuracy(
     """
     from collections import defaultdict
 
-    from pipeline.parties import Parties, attribute_parties, join_context
+    from pipeline.parties import attribute_parties, join_context
 
     by_doc = defaultdict(list)
     for statement in statements:
@@ -531,11 +531,7 @@ def holder_accuracy(
                 context = [s.text for s in items[max(0, i - context_sentences) : i]]
                 cases.append((statement, context))
     if parties is None:
-        attributed = []
-        for statement, context in cases:
-            holder = attribute_holder(statement.text, actors, context)
-            target = attribute_target(statement.text, actors, holder, context)
-            attributed.append(Parties(holder, "", target, ""))
+        attributed = [attribute_parties(s.text, c, actors) for s, c in cases]
     else:
         found = parties.extractor.extract([(join_context(c), s.text) for s, c in cases])
         attributed = [

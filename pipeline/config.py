@@ -160,16 +160,16 @@ class PartiesConfig(_Section):
 
     enabled: bool = False
     base_model: str = "all-MiniLM-L6-v2"
-    epochs: int = Field(default=3, ge=1)
+    epochs: int = Field(default=4, ge=1)
     batch_size: int = Field(default=16, ge=1)
     learning_rate: float = Field(default=5e-5, gt=0)
-    max_length: int = Field(default=160, ge=32)
+    max_length: int = Field(default=128, ge=32)
     # Embeddings and this many lowest layers stay as pretrained (faster on CPU).
-    frozen_layers: int = Field(default=2, ge=0)
+    frozen_layers: int = Field(default=0, ge=0)
     # Statements before a passage in its document given as context ("he said", "the group").
     context_sentences: int = Field(default=2, ge=0)
     # The span score under which the dictionary rules attribute instead.
-    min_score: float = Field(default=0.5, ge=0, le=1)
+    min_score: float = Field(default=0.7, ge=0, le=1)
 
 
 class Config(_Section):
