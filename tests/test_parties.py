@@ -303,8 +303,8 @@ def test_a_run_with_the_extractor_carries_it_and_predict_uses_it_on_stance_rows(
     import json
 
     from click.testing import CliRunner
-
     from conftest import toy_run_config
+
     from pipeline.cascade import load_classifier
     from pipeline.cli import cli
     from pipeline.parties import PARTIES_DIR
