@@ -21,7 +21,9 @@ unsure (its span score is under `min_score`) or absent, the dictionary rules of
 
 from __future__ import annotations
 
+import functools
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -60,7 +62,8 @@ class Parties:
     target_text: str = ""
 
 
-def content_words(text: str) -> list[str]:
+@functools.lru_cache(maxsize=65536)
+def content_words(text: str) -> tuple[str, ...]:
     """Lower-cased words of `text` that carry identity (not pronouns, titles or office words);
     a possessive "'s" is dropped ("Syria's" -> "syria")."""
     words = []
@@ -68,7 +71,34 @@ def content_words(text: str) -> list[str]:
         word = re.sub(r"['’]s$", "", word)
         if word not in GENERIC_WORDS and len(word) > 1:
             words.append(word)
-    return words
+    return tuple(words)
+
+
+def _index_keys(word: str) -> tuple[str, ...]:
+    return (word, word[:PREFIX_LETTERS]) if len(word) >= PREFIX_LETTERS else (word,)
+
+
+# Per dictionary: alias word (and its first PREFIX_LETTERS letters) -> actors with such a word,
+# so a span is compared with the few actors that share a word, not with every alias.
+_WORD_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _candidate_actors(words: Sequence[str], actors: ActorDictionary) -> list[str]:
+    """Actors with an alias word that may match one of `words`, in dictionary order."""
+    index = _WORD_INDEX.get(actors)
+    if index is None:
+        index = {}
+        for actor, aliases in actors.aliases.items():
+            for alias in [actor, *aliases]:
+                for word in content_words(alias):
+                    for key in _index_keys(word):
+                        index.setdefault(key, set()).add(actor)
+        _WORD_INDEX[actors] = index
+    found = set()
+    for word in words:
+        for key in _index_keys(word):
+            found |= index.get(key, set())
+    return [actor for actor in actors.aliases if actor in found]
 
 
 def _words_match(word: str, alias_word: str) -> bool:
@@ -115,7 +145,8 @@ def canonical_party(span: str, nearby: str, actors: ActorDictionary) -> str:
     named = {m.actor for m in actors.mentions(nearby)}
     proper = any(w[:1].isupper() for w in _WORD.findall(span) if w.lower() in words)
     scores: dict[str, tuple[int, bool]] = {}
-    for actor, aliases in actors.aliases.items():
+    for actor in _candidate_actors(words, actors):
+        aliases = actors.aliases[actor]
         count, last = max(_alias_score(words, alias) for alias in [actor, *aliases])
         unmistakable = count == len(words) and last and (len(words) >= 2 or proper)
         if count and (actor in named or unmistakable):
@@ -143,10 +174,10 @@ def _full_match(words: Sequence[str], actors: ActorDictionary, exclude: str) -> 
     """The one actor (not `exclude`) an alias of which has every word and ends with one of
     them, or ""."""
     found = []
-    for actor, aliases in actors.aliases.items():
+    for actor in _candidate_actors(words, actors):
         if actor == exclude:
             continue
-        for alias in [actor, *aliases]:
+        for alias in [actor, *actors.aliases[actor]]:
             count, last = _alias_score(words, alias)
             if count == len(words) and last:
                 found.append(actor)
