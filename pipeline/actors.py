@@ -95,11 +95,9 @@ class ActorDictionary:
         exact, folded = {}, {}
         for actor, names in self.aliases.items():
             for name in [actor, *names]:
-                name = name.strip()
-                if not name:
-                    continue
-                is_acronym = (name.isupper() and len(name.replace(".", "")) <= 5) or "." in name
-                (exact if is_acronym else folded)[name if is_acronym else name.lower()] = actor
+                key, case_sensitive = match_key(name)
+                if key:
+                    (exact if case_sensitive else folded)[key] = actor
         self._exact, self._folded = exact, folded
         alternatives = sorted({*exact, *folded}, key=len, reverse=True)
         pattern = "|".join(re.escape(a) for a in alternatives)
@@ -118,7 +116,7 @@ class ActorDictionary:
         data = read_yaml_file(path, "actor dictionary")
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of actor -> list of aliases")
-        aliases, codes = {}, {}
+        aliases, codes, owners = {}, {}, {}
         for position, (actor, entry) in enumerate(data.items()):
             if not isinstance(actor, str):
                 raise ConfigError(
@@ -137,6 +135,7 @@ class ActorDictionary:
                 return f"{path}:{_key_line(path, position)}: {actor}"
 
             aliases[actor], entry_code = _dictionary_entry(actor, entry, where)
+            _check_aliases(actor, aliases[actor], owners, where)
             codes.update(entry_code)
         return cls(aliases, codes)
 
@@ -158,6 +157,48 @@ class ActorDictionary:
                 continue
             found.append(Mention(actor, match.start(), match.end()))
         return found
+
+
+def match_key(name: str) -> tuple[str, bool]:
+    """How a dictionary name is matched: (key, case-sensitive). Acronyms and names with dots
+    ("US", "U.S.") match as written, so the pronoun "us" is no actor; others ignore case."""
+    name = name.strip()
+    case_sensitive = (name.isupper() and len(name.replace(".", "")) <= 5) or "." in name
+    return (name if case_sensitive else name.lower()), case_sensitive
+
+
+def _check_aliases(
+    actor: str, names: list[str], owners: dict[str, str], where: Callable[[], str]
+) -> None:
+    """Refuse names that would attribute holders the text does not name: one with no letter or
+    digit (it matches punctuation), a single character (it matches "a", "I"), or one that is
+    already another actor's (which actor it names would depend on the order of the file).
+    `owners` maps each matched key seen so far to its actor.
+
+    Raises:
+        ConfigError: naming the entry and the alias.
+    """
+    for position, name in enumerate([actor, *names]):
+        key, _ = match_key(name)
+        if not key:
+            continue
+        shown = f"{'name' if position == 0 else 'alias'} {name!r}"
+        if not any(ch.isalnum() for ch in key):
+            raise ConfigError(
+                f"{where()}: {shown} has no letter or digit, so it would match punctuation in "
+                "any text; remove it"
+            )
+        if len(key) == 1:
+            raise ConfigError(
+                f"{where()}: {shown} is a single character, so it would match ordinary words "
+                "('a', 'I'); write the name in full"
+            )
+        owner = owners.setdefault(key, actor)
+        if owner != actor:
+            raise ConfigError(
+                f"{where()}: {shown} is also a name of {owner!r}; a name must belong to one "
+                "actor: remove it from one of the two entries"
+            )
 
 
 # What an entry of the mapping form may hold; a code is three capital letters, as PLOVER's
@@ -293,10 +334,14 @@ def _speaker_mentions(text: str, mentions: list[Mention]) -> list[Mention]:
 
 
 def subject_party(text: str, actors: ActorDictionary) -> str:
-    """The first actor `text` names outside target position (not after "with", "to", ...), or
-    "": the party a clause is about ("*Mexico* will keep hosting the talks, an aide said")."""
+    """The first actor `text` names outside target position (not after "with", "to", nor a
+    strong target cue: "*meet* X", "*engage* X"), or "": the party a clause is about
+    ("*Mexico* will keep hosting the talks, an aide said"), never the one it would talk to."""
     for mention in actors.mentions(text):
-        if _previous_word(text, mention.start) not in TARGET_PREPOSITIONS:
+        if (
+            _previous_word(text, mention.start) not in TARGET_PREPOSITIONS
+            and _cue_strength(text, mention) != 0
+        ):
             return mention.actor
     return ""
 

@@ -651,9 +651,16 @@ def holders(
     rules."""
     from pipeline.actors import holder_accuracy, load_actor_dictionary
     from pipeline.annotations import load_statements
+    from pipeline.classifier import check_model_folder
     from pipeline.parties import load_party_attribution
 
     try:
+        # A --model that is not a model folder (a typo, its parties/ folder) is refused before
+        # any measuring, not measured silently with the default dictionary and no extractor.
+        parties = None
+        if model_dir:
+            check_model_folder(model_dir)
+            parties = load_party_attribution(model_dir)
         statements = load_statements(paths)
         if split_name != "all":
             statements = _split_part(statements, split_name, config_path)
@@ -663,7 +670,6 @@ def holders(
             raise PipelineError(
                 f"{', '.join(paths)}: no stance statements with a holder to measure attribution on"
             )
-        parties = load_party_attribution(model_dir) if model_dir else None
         if parties is not None:
             results["party extractor"] = holder_accuracy(statements, dictionary, parties=parties)
     except PipelineError as error:

@@ -146,9 +146,10 @@ class DistillConfig(_Section):
 
     # Softens both distributions before they are compared (Hinton et al. 2015): above 1 the
     # student also learns how the teacher ranks the unlikely labels.
-    temperature: float = Field(default=2.0, gt=0)
+    # Finite: an infinite temperature or weight turns the loss into NaN.
+    temperature: float = Field(default=2.0, gt=0, allow_inf_nan=False)
     # The soft-target loss relative to the labelled loss (each batch is one or the other).
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     # The first N passages of the unlabelled inputs (input order) are scored and used; None: all.
     max_passages: int | None = Field(default=None, ge=1)
 

@@ -65,6 +65,73 @@ def check_teacher_folder(path: str | Path) -> Path:
     return check_model_folder(folder)
 
 
+def check_run_folder(run_dir: Path, teacher_dir: Path) -> None:
+    """Refuse a run folder that would replace the teacher or write inside it: the student's
+    `model-best/` takes the place of any folder of that name, and files written inside the
+    teacher change the hash its cached soft labels are keyed by.
+
+    Raises:
+        PipelineError: naming both folders.
+    """
+    run, teacher = run_dir.resolve(), teacher_dir.resolve()
+    student = run / "model-best"
+    if student == teacher or student in teacher.parents:
+        what = "replace the teacher model folder"
+    elif run == teacher or teacher in run.parents:
+        what = "write inside the teacher model folder"
+    else:
+        return
+    raise PipelineError(
+        f"{run_dir}: --out would {what} {teacher_dir} (the student is written to "
+        f"{run_dir / 'model-best'}); choose an --out outside the teacher's folder, e.g. "
+        "models/<run_name>-distilled"
+    )
+
+
+def check_teacher_labels(teacher, teacher_dir: Path) -> None:
+    """Refuse a teacher whose labels are not the student's: its probability columns would
+    teach the student another label set.
+
+    Raises:
+        ModelFolderError: naming the teacher's meta.json and both label sets.
+    """
+    from pipeline.labels import LABELS
+
+    if sorted(teacher.labels) != sorted(LABELS):
+        raise ModelFolderError(
+            f"{teacher_dir / 'meta.json'}: labels: the teacher's labels {list(teacher.labels)} "
+            f"are not the student's {list(LABELS)}; give --teacher a model trained on this "
+            "label set"
+        )
+
+
+def no_passages_error(inputs: list[str], labels: SoftLabels, shown: int = 5) -> PipelineError:
+    """Why no passage was read, with the skipped inputs named (the command prints them only
+    after a run that completes)."""
+    skipped = [p for p in labels.problems if p.get("action") != RENAMED]
+    lines = [
+        f"skipped {p['input']}{':' + str(p['line']) if p.get('line') else ''}: {p['reason']}"
+        for p in skipped[:shown]
+    ]
+    if len(skipped) > shown:
+        lines.append(f"... and {len(skipped) - shown} more skipped input(s)")
+    if not skipped and not labels.documents:
+        reason = "they hold no articles (an empty file or folder?)"
+    elif not skipped:
+        reason = f"the {labels.documents} article(s) read have no text to score"
+    else:
+        reason = f"{len(skipped)} input(s) skipped"
+    return PipelineError(
+        "\n".join(
+            [
+                f"no passages to distil from in {', '.join(inputs)}: {reason}; give articles "
+                "in a format predict reads",
+                *lines,
+            ]
+        )
+    )
+
+
 def passages_per_second(model, passages: list[TeacherPassage]) -> float:
     """How fast `model` scores these passages (after a short warm-up), with its own context."""
     from pipeline.context import passage_contexts
@@ -161,9 +228,11 @@ def distill(
         DistillResult with the student's model folder, the table and the report.
 
     Raises:
-        ModelFolderError: the teacher folder is missing or incomplete.
-        PipelineError: an input is missing, the output lies among the inputs, the articles
-            folder is missing, or no passage could be read.
+        ModelFolderError: the teacher folder is missing or incomplete, or its labels are not
+            the student's.
+        PipelineError: an input is missing, the output lies among the inputs, replaces the
+            teacher or lies inside it, or cannot be written; the articles folder is missing;
+            no passage could be read.
         DataError: as `stance train` (annotations, too few examples of a label).
     """
     from pipeline.actors import load_actor_dictionary
@@ -172,7 +241,7 @@ def distill(
     from pipeline.context import passage_contexts
     from pipeline.inputs import resolve_inputs
     from pipeline.onnx_backend import ONNX_DIR
-    from pipeline.outputs import write_json
+    from pipeline.outputs import prepare_output_folder, write_json
     from pipeline.provenance import hash_folder, utc_now
     from pipeline.splits import split_for_config
     from pipeline.training import SoftTargets, check_label_counts, train
@@ -184,8 +253,11 @@ def distill(
             "articles.jsonl and sentences.jsonl)"
         )
     run_dir = Path(output_dir) if output_dir else Path("models") / f"{config.run_name}-distilled"
+    check_run_folder(run_dir, teacher_dir)
     cache_path = run_dir / CACHE_FILE
     files = resolve_inputs(inputs, [cache_path], option="--out")
+    # An unwritable --out is refused now, not after the teacher's long scoring pass.
+    prepare_output_folder(cache_path)
     # What training would refuse is refused before the teacher's long scoring pass.
     _, split = split_for_config(config)
     check_label_counts(split, config.train.min_examples_per_label)
@@ -194,15 +266,13 @@ def distill(
     teacher = load_classifier(
         teacher_dir, cascade=False, device=config.train.device, backend=config.predict.backend
     )
+    check_teacher_labels(teacher, teacher_dir)
     teacher_hash = hash_folder(teacher_dir, exclude=(ONNX_DIR,))
     actors = load_actor_dictionary(config.predict.actors, teacher_dir)
     key = cache_key(teacher_hash, files, config.predict, config.distill.max_passages)
     labels = soft_labels_for(teacher, key, inputs, config, actors, cache_path, progress)
     if not labels.passages:
-        raise PipelineError(
-            f"no passages to distil from in {', '.join(inputs)} ({len(labels.problems)} "
-            "input(s) skipped, listed above); give articles in a format predict reads"
-        )
+        raise no_passages_error(inputs, labels)
     mode = config.model.context
     record = {
         "teacher": {

@@ -220,14 +220,40 @@ _HEAD_END = re.compile(
 )
 
 
+def quoted_spans(text: str) -> list[tuple[int, int]]:
+    """Character ranges inside double quotation marks. Curly marks say their direction (an
+    unmatched ” closes a quote opened before the passage, an unmatched “ runs to its end);
+    straight ones count in pairs, and an unpaired one, which may open or close, marks nothing.
+    """
+    spans, opened, straight = [], None, []
+    for mark in re.finditer(r'["“”]', text):
+        if mark.group() == "“":
+            opened = mark.end() if opened is None else opened
+        elif mark.group() == "”":
+            spans.append((0 if opened is None else opened, mark.start()))
+            opened = None
+        else:
+            straight.append(mark.start())
+    if opened is not None:
+        spans.append((opened, len(text)))
+    spans.extend((start + 1, end) for start, end in zip(straight[::2], straight[1::2]))
+    return spans
+
+
 def speech_subject(text: str) -> str:
     """The phrase that speaks in `text` ("An opposition council meeting in Riyadh"), or "".
 
     An attribution after a clause boundary ("..., a State Department spokesman said") wins over
     a sentence-initial one, whose words may be a whole clause ("We told them ..."); the last
-    such attribution is the one that closes the sentence.
+    such attribution is the one that closes the sentence. Speech reported inside a quotation
+    ('Hamas said: "Israel told us nothing"') is the quoted speaker's, not the passage's.
     """
-    matches = list(_SPEECH_SUBJECT.finditer(text))
+    quoted = quoted_spans(text)
+    matches = [
+        match
+        for match in _SPEECH_SUBJECT.finditer(text)
+        if not any(start <= match.start("subject") < end for start, end in quoted)
+    ]
     if not matches:
         return ""
     attributions = [m for m in matches if m.group(0)[:1] in _BOUNDARIES]
@@ -370,14 +396,35 @@ def load_party_attribution(model_dir) -> PartyAttribution | None:
     """The party extractor a model folder carries (`parties/`), or None when it has none.
 
     Raises:
-        ModelFolderError: `parties/` exists but is not a complete extractor folder.
+        ModelFolderError: `parties/` exists but is not a complete extractor folder, or
+            meta.json records an extractor the folder does not hold (a copy that left it out
+            would otherwise attribute with the rules alone, silently).
     """
     from pathlib import Path
 
+    from pipeline.errors import ModelFolderError
     from pipeline.party_model import PartyExtractor
 
     folder = Path(model_dir) / PARTIES_DIR
     if not folder.is_dir():
+        if _records_parties(Path(model_dir) / "meta.json"):
+            raise ModelFolderError(
+                f"{folder}: missing, but {Path(model_dir) / 'meta.json'} records a party "
+                "extractor (parties); copy parties/ from the model's source, or retrain the "
+                "model (`stance train` with `parties.enabled: true`)"
+            )
         return None
     extractor = PartyExtractor.load(folder)
     return PartyAttribution(extractor, float(extractor.meta.get("min_score", 0.5)))
+
+
+def _records_parties(meta_path) -> bool:
+    """Whether a model folder's meta.json records a party extractor (an unreadable meta.json
+    is the stance model loader's to report)."""
+    import json
+
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and bool(meta.get("parties"))

@@ -29,6 +29,50 @@ from pipeline.party_spans import PASSAGE, PartyExample, Span
 TAGS = ("O", "B-HOLDER", "I-HOLDER", "B-TARGET", "I-TARGET")
 IGNORED = -100  # the loss skips special and padding tokens
 META_FILE = "party_meta.json"
+# How to repair a model folder's extractor, in every message about a damaged one.
+REPAIR_PARTIES = (
+    "retrain the model with `parties.enabled: true` (`stance train` writes its parties/ "
+    "folder), or delete parties/ to attribute holders with the dictionary rules alone"
+)
+
+
+def read_party_meta(folder: Path) -> dict:
+    """`party_meta.json` of an extractor folder, checked for the fields loading and
+    attribution read (`tags`, `max_length`, `min_score`).
+
+    Raises:
+        ModelFolderError: unreadable, not a JSON object, or a field missing or invalid.
+    """
+    path = folder / META_FILE
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFolderError(f"{path}: not valid JSON ({exc}); {REPAIR_PARTIES}") from None
+    if not isinstance(meta, dict):
+        raise ModelFolderError(f"{path}: expected a JSON object; {REPAIR_PARTIES}")
+    if list(meta.get("tags") or []) != list(TAGS):
+        raise ModelFolderError(
+            f"{path}: tags: {meta.get('tags')} are not {list(TAGS)}; {REPAIR_PARTIES}"
+        )
+    max_length = meta.get("max_length")
+    if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
+        raise ModelFolderError(
+            f"{path}: max_length: {max_length!r} is not a positive whole number; {REPAIR_PARTIES}"
+        )
+    min_score = meta.get("min_score", 0.5)
+    if isinstance(min_score, bool) or not isinstance(min_score, int | float) or not (
+        0 <= min_score <= 1
+    ):
+        raise ModelFolderError(
+            f"{path}: min_score: {min_score!r} is not a number from 0 to 1; {REPAIR_PARTIES}"
+        )
+    return meta
+
+
+def _damaged(folder: Path, files: str, exc: Exception) -> ModelFolderError:
+    """The error for an extractor file transformers could not read, naming it."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ModelFolderError(f"{folder}: cannot read its {files} ({reason}); {REPAIR_PARTIES}")
 
 
 @dataclass(frozen=True)
@@ -131,9 +175,13 @@ class PartyExtractor:
         """Load a folder `train_party_extractor` wrote (safetensors only, no remote code).
 
         Raises:
-            ModelFolderError: a file is missing or the folder is not a party extractor.
+            ModelFolderError: a file is missing, damaged or not what an extractor folder holds,
+                named with how to repair the folder.
         """
+        from safetensors import SafetensorError
         from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+        from pipeline.classifier import DAMAGED_PART_ERRORS, DAMAGED_TOKENIZER_ERRORS
 
         folder = Path(folder)
         missing = [
@@ -144,16 +192,24 @@ class PartyExtractor:
         if missing:
             raise ModelFolderError(
                 f"{folder}: not a party extractor folder, missing {', '.join(missing)}; "
-                "train one with `stance train-parties`"
+                f"{REPAIR_PARTIES}"
             )
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        if list(meta.get("tags", [])) != list(TAGS):
-            raise ModelFolderError(f"{folder / META_FILE}: tags {meta.get('tags')} are not {TAGS}")
-        with offline_hub():
-            tokenizer = AutoTokenizer.from_pretrained(folder)
-            model = AutoModelForTokenClassification.from_pretrained(
-                folder, use_safetensors=True, trust_remote_code=False
-            )
+        meta = read_party_meta(folder)
+        # The model first: the tokenizer reads config.json too, and would be blamed for it.
+        try:
+            with offline_hub():
+                model = AutoModelForTokenClassification.from_pretrained(
+                    folder, use_safetensors=True, trust_remote_code=False
+                )
+        except (*DAMAGED_PART_ERRORS, SafetensorError) as exc:
+            raise _damaged(folder, "config.json or model.safetensors", exc) from None
+        try:
+            with offline_hub():
+                tokenizer = AutoTokenizer.from_pretrained(folder)
+        except DAMAGED_TOKENIZER_ERRORS as exc:
+            raise _damaged(
+                folder, "tokenizer files (tokenizer.json, tokenizer_config.json)", exc
+            ) from None
         model.eval()
         return cls(folder, model, tokenizer, meta)
 

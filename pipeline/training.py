@@ -29,7 +29,7 @@ from pipeline.classifier import StanceClassifier
 from pipeline.config import Config, config_to_dict, dump_config
 from pipeline.context import statement_contexts
 from pipeline.decision import choose_threshold
-from pipeline.errors import DataError
+from pipeline.errors import ConfigError, DataError, PipelineError
 from pipeline.labels import LABELS
 from pipeline.metrics import classification_metrics, expected_calibration_error
 from pipeline.model_card import write_model_card
@@ -268,6 +268,34 @@ def actor_dictionary_to_copy(config: Config) -> Path | None:
     return source
 
 
+def check_party_training(config: Config, split: Split, actors_source: Path | None) -> None:
+    """What the party extractor (`parties.enabled`) needs, checked before the stance model
+    trains rather than after it: its base model on disk, an actor dictionary to find spans
+    with, and stance statements with a holder in train and dev.
+
+    Raises:
+        ConfigError: `parties.base_model` is not available offline, or no dictionary is found.
+        DataError: the train or dev split has no stance statement with a holder.
+    """
+    if not config.parties.enabled:
+        return
+    try:
+        resolve_base_model(config.parties.base_model)
+    except PipelineError as error:
+        raise ConfigError(f"parties.base_model: {error}") from None
+    if actors_source is None:
+        raise ConfigError(
+            f"parties.enabled: the party extractor finds holder spans with the actor dictionary, "
+            f"and {DEFAULT_ACTORS} is not found; set predict.actors to a dictionary file"
+        )
+    for name, part in (("train", split.train), ("dev", split.dev)):
+        if not any(s.label != "none" and s.holder for s in part):
+            raise DataError(
+                f"parties.enabled: the {name} split has no stance statement with a holder to "
+                "train the party extractor on; annotate holders, or set parties.enabled: false"
+            )
+
+
 def _train_parties(config: Config, split: Split, actors_source, staging: Path, progress: bool):
     """The party extractor of a run (`parties.enabled`), trained into the model folder being
     written, with the dictionary the folder carries."""
@@ -301,9 +329,11 @@ def train(
         TrainResult with the model folder, dev/test metrics and the meta record.
 
     Raises:
-        DataError: invalid annotations, or too few examples of a label.
+        DataError: invalid annotations, or too few examples of a label (or, with
+            `parties.enabled`, no holder to train the party extractor on).
         PipelineError: the base model cannot be found locally.
-        ConfigError: the actor dictionary (`predict.actors`) cannot be read.
+        ConfigError: the actor dictionary (`predict.actors`) cannot be read; with
+            `parties.enabled`, `parties.base_model` is not available (`check_party_training`).
     """
     import torch
     from tqdm.auto import tqdm
@@ -324,6 +354,7 @@ def train(
     if split is None:
         _, split = split_for_config(config)
     check_label_counts(split, cfg_train.min_examples_per_label)
+    check_party_training(config, split, actors_source)
     log.info("split sizes %s", split.sizes())
 
     # 2. Model: the base encoder with a fresh 4-way head; weights from safetensors only.

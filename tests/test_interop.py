@@ -99,7 +99,7 @@ def test_r_recipe_reads_the_parquet_outputs(run_folder):
     )
     if has_arrow.returncode != 0:
         pytest.skip("the R package arrow is not installed, so the README's R recipe is not run")
-    (recipe,) = readme_blocks("r")
+    recipe = readme_blocks("r")[0]
     script = run_folder / "recipe.R"
     script.write_text(recipe, encoding="utf-8")
     result = subprocess.run(
@@ -110,3 +110,23 @@ def test_r_recipe_reads_the_parquet_outputs(run_folder):
     assert events[0]["label"] in result.stdout and events[0]["source"][0]["identifier_text"] in (
         result.stdout
     )
+
+
+def test_base_r_recipe_reads_the_csv_tables(run_folder):
+    """The README's second R block needs R alone (Debian's r-base-core), no packages."""
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        pytest.skip("Rscript is not installed, so the README's base-R recipe is not run")
+    recipe = readme_blocks("r")[1]
+    script = run_folder / "recipe_base.R"
+    script.write_text(recipe, encoding="utf-8")
+    result = subprocess.run(
+        [rscript, str(script)], cwd=run_folder, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    actors = (run_folder / "out/passages.actors.csv").read_text(encoding="utf-8").splitlines()
+    dyads = (run_folder / "out/passages.dyads.csv").read_text(encoding="utf-8").splitlines()
+    assert len(actors) > 1 and len(dyads) > 1  # the toy run names actors and dyads
+    first_actor = actors[1].split(",")[0]
+    first_holder = dyads[1].split(",")[0]
+    assert first_actor in result.stdout and first_holder in result.stdout
