@@ -102,6 +102,10 @@ class ActorDictionary:
         alternatives = sorted({*exact, *folded}, key=len, reverse=True)
         pattern = "|".join(re.escape(a) for a in alternatives)
         self._pattern = re.compile(rf"(?<![\w.])(?:{pattern})(?![\w])", re.IGNORECASE)
+        # Attributing one passage looks up the same passage and context several times (holder,
+        # target, speaker rules); the matcher tries every alias at each word, so the last few
+        # answers are kept (a plain dict: the dictionary still pickles for worker processes).
+        self._recent: dict[str, tuple[Mention, ...]] = {}
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ActorDictionary:
@@ -149,6 +153,15 @@ class ActorDictionary:
 
     def mentions(self, text: str) -> list[Mention]:
         """Every actor mention in `text`, left to right."""
+        found = self._recent.get(text)
+        if found is None:
+            found = self._find_mentions(text)
+            if len(self._recent) >= 32:
+                self._recent.clear()
+            self._recent[text] = found
+        return list(found)
+
+    def _find_mentions(self, text: str) -> tuple[Mention, ...]:
         found = []
         for match in self._pattern.finditer(text):
             name = match.group()
@@ -156,7 +169,7 @@ class ActorDictionary:
             if actor is None:  # a case-sensitive alias matched with the wrong case
                 continue
             found.append(Mention(actor, match.start(), match.end()))
-        return found
+        return tuple(found)
 
 
 def match_key(name: str) -> tuple[str, bool]:

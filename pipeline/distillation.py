@@ -234,6 +234,8 @@ def distill(
             teacher or lies inside it, or cannot be written; the articles folder is missing;
             no passage could be read.
         DataError: as `stance train` (annotations, too few examples of a label).
+        ConfigError: as `stance train` (the actor dictionary; with `parties.enabled`, the
+            party extractor's base model).
     """
     from pipeline.actors import load_actor_dictionary
     from pipeline.base_models import resolve_base_model
@@ -244,7 +246,13 @@ def distill(
     from pipeline.outputs import prepare_output_folder, write_json
     from pipeline.provenance import hash_folder, utc_now
     from pipeline.splits import split_for_config
-    from pipeline.training import SoftTargets, check_label_counts, train
+    from pipeline.training import (
+        SoftTargets,
+        actor_dictionary_to_copy,
+        check_label_counts,
+        check_party_training,
+        train,
+    )
 
     teacher_dir = check_teacher_folder(teacher_dir)
     if articles and not Path(articles).is_dir():
@@ -262,6 +270,8 @@ def distill(
     _, split = split_for_config(config)
     check_label_counts(split, config.train.min_examples_per_label)
     resolve_base_model(config.model.base_model)
+    if config.parties.enabled:
+        check_party_training(config, actor_dictionary_to_copy(config))
     # The teacher alone: a cascade in its folder would give the screen's probabilities instead.
     teacher = load_classifier(
         teacher_dir, cascade=False, device=config.train.device, backend=config.predict.backend

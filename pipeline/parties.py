@@ -236,7 +236,9 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
             straight.append(mark.start())
     if opened is not None:
         spans.append((opened, len(text)))
-    spans.extend((start + 1, end) for start, end in zip(straight[::2], straight[1::2]))
+    # An odd straight mark out is left unpaired (strict=False), as the docstring says.
+    pairs = zip(straight[::2], straight[1::2], strict=False)
+    spans.extend((start + 1, end) for start, end in pairs)
     return spans
 
 

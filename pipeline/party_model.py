@@ -60,8 +60,10 @@ def read_party_meta(folder: Path) -> dict:
             f"{path}: max_length: {max_length!r} is not a positive whole number; {REPAIR_PARTIES}"
         )
     min_score = meta.get("min_score", 0.5)
-    if isinstance(min_score, bool) or not isinstance(min_score, int | float) or not (
-        0 <= min_score <= 1
+    if (
+        isinstance(min_score, bool)
+        or not isinstance(min_score, int | float)
+        or not (0 <= min_score <= 1)
     ):
         raise ModelFolderError(
             f"{path}: min_score: {min_score!r} is not a number from 0 to 1; {REPAIR_PARTIES}"

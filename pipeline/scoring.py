@@ -8,6 +8,7 @@ defined in `pipeline.prediction.rows`.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -65,7 +66,9 @@ def document_passages(
     result = []
     for index, span in enumerate(spans):
         passage_text = text[span.start : span.end]
-        first = int(np.searchsorted(sentence_starts, span.start, side="left"))
+        # bisect on the list: np.searchsorted would copy it into an array for every passage,
+        # quadratic in the sentences of one long article.
+        first = bisect.bisect_left(sentence_starts, span.start)
         context_from = max(0, first - options.holder_context_sentences)
         context = [text[s.start : s.end] for s in sentences[context_from:first]]
         parties = attribute_parties(passage_text, context, actors)

@@ -268,14 +268,13 @@ def actor_dictionary_to_copy(config: Config) -> Path | None:
     return source
 
 
-def check_party_training(config: Config, split: Split, actors_source: Path | None) -> None:
+def check_party_training(config: Config, actors_source: Path | None) -> None:
     """What the party extractor (`parties.enabled`) needs, checked before the stance model
-    trains rather than after it: its base model on disk, an actor dictionary to find spans
-    with, and stance statements with a holder in train and dev.
+    trains rather than after it: its base model on disk and an actor dictionary to find spans
+    with (annotations already require a holder on every stance statement).
 
     Raises:
         ConfigError: `parties.base_model` is not available offline, or no dictionary is found.
-        DataError: the train or dev split has no stance statement with a holder.
     """
     if not config.parties.enabled:
         return
@@ -288,12 +287,6 @@ def check_party_training(config: Config, split: Split, actors_source: Path | Non
             f"parties.enabled: the party extractor finds holder spans with the actor dictionary, "
             f"and {DEFAULT_ACTORS} is not found; set predict.actors to a dictionary file"
         )
-    for name, part in (("train", split.train), ("dev", split.dev)):
-        if not any(s.label != "none" and s.holder for s in part):
-            raise DataError(
-                f"parties.enabled: the {name} split has no stance statement with a holder to "
-                "train the party extractor on; annotate holders, or set parties.enabled: false"
-            )
 
 
 def _train_parties(config: Config, split: Split, actors_source, staging: Path, progress: bool):
@@ -329,8 +322,7 @@ def train(
         TrainResult with the model folder, dev/test metrics and the meta record.
 
     Raises:
-        DataError: invalid annotations, or too few examples of a label (or, with
-            `parties.enabled`, no holder to train the party extractor on).
+        DataError: invalid annotations, or too few examples of a label.
         PipelineError: the base model cannot be found locally.
         ConfigError: the actor dictionary (`predict.actors`) cannot be read; with
             `parties.enabled`, `parties.base_model` is not available (`check_party_training`).
@@ -354,7 +346,7 @@ def train(
     if split is None:
         _, split = split_for_config(config)
     check_label_counts(split, cfg_train.min_examples_per_label)
-    check_party_training(config, split, actors_source)
+    check_party_training(config, actors_source)
     log.info("split sizes %s", split.sizes())
 
     # 2. Model: the base encoder with a fresh 4-way head; weights from safetensors only.

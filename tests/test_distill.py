@@ -271,3 +271,137 @@ def test_an_incomplete_teacher_folder_names_what_is_missing(tmp_path):
     )
     assert result.exit_code == 1
     assert "not a complete model folder, missing model.safetensors" in result.stderr
+
+
+def distill_command(teacher, out, inputs, config_path):
+    """`stance distill` with the given teacher, --out, inputs and config, without progress."""
+    args = ["distill", "--teacher", str(teacher), "--unlabelled", *map(str, inputs)]
+    return CliRunner().invoke(
+        cli, [*args, "--config", str(config_path), "--out", str(out), "--quiet"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("out", "what"),
+    [
+        ("run", "replace the teacher model folder"),  # the teacher is run/model-best
+        ("run/model-best/student", "write inside the teacher model folder"),
+    ],
+)
+def test_an_out_that_would_overwrite_the_teacher_is_refused(fake_model_folder, tmp_path, out, what):
+    import shutil
+
+    from pipeline.config import Config
+
+    teacher = tmp_path / "run" / "model-best"
+    shutil.copytree(fake_model_folder, teacher)
+    before = hash_folder(teacher)
+    dump_config(Config(), tmp_path / "student.yaml")
+    news = unlabelled_file(tmp_path)
+    result = distill_command(teacher, tmp_path / out, [news], tmp_path / "student.yaml")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {tmp_path / out}: --out would {what} {teacher} (the student is written to "
+        f"{tmp_path / out / 'model-best'}); choose an --out outside the teacher's folder, e.g. "
+        "models/<run_name>-distilled\n"
+    )
+    assert hash_folder(teacher) == before
+
+
+def test_an_unwritable_out_is_refused_before_the_teacher_is_loaded(fake_model_folder, tmp_path):
+    """The fake teacher cannot load without the fake classifier: the refusal comes first."""
+    from pipeline.config import Config
+
+    dump_config(Config(), tmp_path / "student.yaml")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    out = blocker / "run"
+    news = unlabelled_file(tmp_path)
+    result = distill_command(fake_model_folder, out, [news], tmp_path / "student.yaml")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {out / 'teacher_labels.parquet'}: cannot write the output here: Not a "
+        f"directory ({out}); choose a writable folder (one that is not a file and that you may "
+        "write to)\n"
+    )
+
+
+def test_a_teacher_with_another_label_set_is_refused_naming_its_meta(
+    trained_toy_model, tiny_base_model, toy_annotations, tmp_path
+):
+    import shutil
+
+    from pipeline.distillation import distill
+    from pipeline.errors import ModelFolderError
+
+    teacher = tmp_path / "teacher"
+    shutil.copytree(trained_toy_model.model_dir, teacher)
+    other = ["accept", "reject", "maybe", "none"]
+    for name, update in (
+        ("meta.json", {"labels": other}),
+        (
+            "config.json",
+            {"id2label": dict(enumerate(other)), "label2id": {x: i for i, x in enumerate(other)}},
+        ),
+    ):
+        record = json.loads((teacher / name).read_text())
+        (teacher / name).write_text(json.dumps({**record, **update}))
+    config = student_config(tiny_base_model, toy_annotations)
+    with pytest.raises(ModelFolderError) as error:
+        distill(config, teacher, [str(unlabelled_file(tmp_path))], tmp_path / "run", progress=False)
+    assert str(error.value) == (
+        f"{teacher / 'meta.json'}: labels: the teacher's labels {other} are not the student's "
+        "['accept', 'reject', 'conditional', 'none']; give --teacher a model trained on this "
+        "label set"
+    )
+    assert not (tmp_path / "run" / "teacher_labels.parquet").exists()
+
+
+def test_no_passages_to_distil_names_every_skipped_input(
+    trained_toy_model, tiny_base_model, toy_annotations, tmp_path
+):
+    """The command prints skipped inputs only after a run that completes, so the error that
+    ends the run lists them itself."""
+    config_path = tmp_path / "student.yaml"
+    dump_config(student_config(tiny_base_model, toy_annotations), config_path)
+    empty = tmp_path / "news" / "empty.jsonl"
+    empty.parent.mkdir()
+    empty.write_text("")
+    broken = write_jsonl(tmp_path / "news" / "broken.jsonl", ['{"id": "x", "text": '])
+    result = distill_command(
+        trained_toy_model.model_dir, tmp_path / "run", [empty, broken], config_path
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: no passages to distil from in {empty}, {broken}: 2 input(s) skipped; give "
+        "articles in a format predict reads",
+        f"skipped {empty}: no records (empty file)",
+        f"skipped {broken}:1: invalid JSON: Expecting value",
+    ]
+
+
+@pytest.mark.parametrize("key", ["distill.temperature", "distill.weight"])
+def test_an_infinite_temperature_or_weight_is_a_config_error(key):
+    """An infinite temperature makes the soft-target loss NaN, which trains a broken student."""
+    from conftest import REPO
+
+    from pipeline.config import load_config
+    from pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=rf"{key}: Input should be a finite number"):
+        load_config(REPO / "configs" / "default.yaml", {key: "inf"})
+
+
+def test_a_student_party_extractor_without_its_base_model_is_refused_before_the_teacher_loads(
+    fake_model_folder, tiny_base_model, toy_annotations, tmp_path
+):
+    """The fake teacher cannot load without the fake classifier: the refusal comes first."""
+    from pipeline.distillation import distill
+    from pipeline.errors import ConfigError
+
+    config = student_config(tiny_base_model, toy_annotations)
+    parties = config.parties.model_copy(update={"enabled": True, "base_model": "no-such-base"})
+    config = config.model_copy(update={"parties": parties})
+    news = [str(unlabelled_file(tmp_path))]
+    with pytest.raises(ConfigError, match=r"^parties.base_model: base model 'no-such-base' "):
+        distill(config, fake_model_folder, news, tmp_path / "run", progress=False)

@@ -350,3 +350,199 @@ def test_a_run_with_the_extractor_carries_it_and_predict_uses_it_on_stance_rows(
     assert stance, rows
     assert all(r["holder_text"] for r in stance)
     assert all(r["holder_text"] == "" for r in rows if r["label"] == "none")
+
+
+# Passages written for these tests: speech reported inside a quotation is not the passage's.
+@pytest.mark.parametrize(
+    ("text", "holder", "target"),
+    [
+        ('Hamas said: "Israel told us the talks were over, but it lied."', "Hamas", "Israel"),
+        ("Hamas said: “Israel told us the talks were over, but it lied.”", "Hamas", "Israel"),
+        ("“Israel told us nothing new,” said Hamas.", "Hamas", "Israel"),
+        ('"We are ready," Hamas said, "but Israel said no to a meeting."', "Hamas", "Israel"),
+    ],
+)
+def test_said_inside_a_quotation_does_not_make_the_quoted_party_the_holder(
+    actors, text, holder, target
+):
+    parties = attribute_parties(text, [], actors)
+    assert (parties.holder, parties.target) == (holder, target)
+
+
+def test_an_unknown_speaker_is_not_given_the_party_they_would_meet(actors):
+    text = "Minister Okonjo-Vale said she would meet the Taliban next week."
+    parties = attribute_parties(text, [], actors)
+    assert (parties.holder, parties.holder_text, parties.target) == (
+        "",
+        "Minister Okonjo-Vale",
+        "Taliban",
+    )
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        (
+            "Rebels: [the rebels, '...']\n",
+            "1: Rebels: alias '...' has no letter or digit, so it would match punctuation in any "
+            "text; remove it",
+        ),
+        (
+            "Rebels: [the rebels, a]\n",
+            "1: Rebels: alias 'a' is a single character, so it would match ordinary words ('a', "
+            "'I'); write the name in full",
+        ),
+        (
+            "Rebels: [the rebels]\nMilitia: [The Rebels]\n",
+            "2: Militia: alias 'The Rebels' is also a name of 'Rebels'; a name must belong to "
+            "one actor: remove it from one of the two entries",
+        ),
+    ],
+)
+def test_dictionary_aliases_that_would_name_actors_the_text_does_not_are_refused(
+    tmp_path, entries, message
+):
+    from pipeline.errors import ConfigError
+
+    path = tmp_path / "actors.yaml"
+    path.write_text(entries, encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        ActorDictionary.from_yaml(path)
+    assert str(error.value) == f"{path}:{message}"
+
+
+def test_aliases_with_regex_characters_or_none_match_as_written(tmp_path):
+    path = tmp_path / "actors.yaml"
+    path.write_text("Rebels: ['C++ front', '(the rebels)', 'r.*s']\nCouncil: []\n")
+    actors = ActorDictionary.from_yaml(path)
+    assert attribute_parties("The C++ front said no.", [], actors).holder == "Rebels"
+    assert attribute_parties("The rooms said nothing.", [], actors).holder == ""
+    assert attribute_parties("The Council refused talks.", [], actors).holder == "Council"
+
+
+REPAIR = (
+    "retrain the model with `parties.enabled: true` (`stance train` writes its parties/ "
+    "folder), or delete parties/ to attribute holders with the dictionary rules alone"
+)
+
+
+def party_folder(model_dir, meta: dict | str | None, config: str = "{}"):
+    """A model folder's `parties/` with placeholder weights and the given party_meta.json
+    (a dict, raw text, or None for none): what is read before any weights are."""
+    import json
+
+    folder = model_dir / "parties"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(config)
+    for name in ("model.safetensors", "tokenizer.json"):
+        (folder / name).write_text("placeholder")
+    if meta is not None:
+        text = meta if isinstance(meta, str) else json.dumps(meta)
+        (folder / "party_meta.json").write_text(text)
+    return folder
+
+
+GOOD_META = {"tags": ["O", "B-HOLDER", "I-HOLDER", "B-TARGET", "I-TARGET"], "max_length": 64}
+
+
+@pytest.mark.parametrize(
+    ("meta", "problem"),
+    [
+        (
+            "{not json",
+            "not valid JSON (Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1))",
+        ),
+        ("[1, 2]", "expected a JSON object"),
+        ({**GOOD_META, "max_length": "long"}, "max_length: 'long' is not a positive whole number"),
+        ({**GOOD_META, "min_score": "high"}, "min_score: 'high' is not a number from 0 to 1"),
+    ],
+)
+def test_a_damaged_party_meta_is_a_model_folder_error_naming_it(tmp_path, meta, problem):
+    from pipeline.errors import ModelFolderError
+    from pipeline.parties import load_party_attribution
+
+    folder = party_folder(tmp_path, meta)
+    with pytest.raises(ModelFolderError) as error:
+        load_party_attribution(tmp_path)
+    assert str(error.value) == f"{folder / 'party_meta.json'}: {problem}; {REPAIR}"
+
+
+def test_a_missing_or_unreadable_party_file_names_it_and_how_to_repair(tmp_path):
+    from pipeline.errors import ModelFolderError
+    from pipeline.parties import load_party_attribution
+
+    folder = party_folder(tmp_path / "a", None)
+    with pytest.raises(ModelFolderError) as error:
+        load_party_attribution(tmp_path / "a")
+    assert str(error.value) == (
+        f"{folder}: not a party extractor folder, missing party_meta.json; {REPAIR}"
+    )
+    folder = party_folder(tmp_path / "b", GOOD_META, config="{oops")
+    with pytest.raises(ModelFolderError, match=r"cannot read its config.json or model.safetensors"):
+        load_party_attribution(tmp_path / "b")
+
+
+def test_a_model_whose_meta_records_parties_needs_its_parties_folder(tmp_path):
+    import json
+
+    from pipeline.errors import ModelFolderError
+    from pipeline.parties import load_party_attribution
+
+    (tmp_path / "meta.json").write_text(json.dumps({"parties": {"folder": "parties"}}))
+    with pytest.raises(ModelFolderError) as error:
+        load_party_attribution(tmp_path)
+    assert str(error.value) == (
+        f"{tmp_path / 'parties'}: missing, but {tmp_path / 'meta.json'} records a party "
+        "extractor (parties); copy parties/ from the model's source, or retrain the model "
+        "(`stance train` with `parties.enabled: true`)"
+    )
+    (tmp_path / "meta.json").write_text(json.dumps({"labels": []}))
+    assert load_party_attribution(tmp_path) is None  # no extractor: the rules alone
+
+
+@pytest.mark.parametrize("model", ["no-such-model", "model-best/parties"])
+def test_holders_with_a_model_that_is_not_a_model_folder_is_refused(
+    fake_model_folder, tmp_path, model
+):
+    import shutil
+
+    from click.testing import CliRunner
+    from conftest import statement, write_jsonl
+
+    from pipeline.cli import cli
+
+    shutil.copytree(fake_model_folder, tmp_path / "model-best")
+    party_folder(tmp_path / "model-best", GOOD_META)
+    statements = write_jsonl(tmp_path / "s.jsonl", [statement()])
+    result = CliRunner().invoke(cli, ["holders", str(statements), "--model", str(tmp_path / model)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {tmp_path / model}: ")
+    assert "model folder" in result.stderr
+
+
+def test_party_training_problems_are_refused_before_the_stance_model_trains(
+    toy_config, tiny_base_model, monkeypatch, tmp_path
+):
+    from pipeline.errors import ConfigError
+    from pipeline.training import train
+
+    def must_not_train(seed):
+        raise AssertionError("the stance model started training")
+
+    monkeypatch.setattr("pipeline.training.set_seed", must_not_train)
+    config = toy_config()
+    parties = config.parties.model_copy(update={"enabled": True, "base_model": "no-such-base"})
+    config = config.model_copy(update={"parties": parties})
+    with pytest.raises(ConfigError, match=r"^parties.base_model: base model 'no-such-base' "):
+        train(config, output_dir=tmp_path / "run", progress=False)
+
+    # No dictionary to find spans with (none given, no configs/actors.yaml in this folder).
+    monkeypatch.chdir(tmp_path)
+    parties = parties.model_copy(update={"base_model": str(tiny_base_model)})
+    with pytest.raises(ConfigError) as error:
+        train(config.model_copy(update={"parties": parties}), tmp_path / "run", progress=False)
+    assert str(error.value) == (
+        "parties.enabled: the party extractor finds holder spans with the actor dictionary, and "
+        "configs/actors.yaml is not found; set predict.actors to a dictionary file"
+    )
