@@ -86,6 +86,17 @@ def test_duckdb_recipes_read_the_parquet_outputs(run_folder, monkeypatch):
     assert events and counted == dict(expected)
 
 
+def run_readme_r_block(rscript: str, position: int, run_folder: Path):
+    """Run the README's `position`-th R block in the run folder; it must exit 0."""
+    script = run_folder / f"recipe_{position}.R"
+    script.write_text(readme_blocks("r")[position], encoding="utf-8")
+    result = subprocess.run(
+        [rscript, str(script)], cwd=run_folder, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def test_r_recipe_reads_the_parquet_outputs(run_folder):
     rscript = shutil.which("Rscript")
     if rscript is None:
@@ -99,13 +110,7 @@ def test_r_recipe_reads_the_parquet_outputs(run_folder):
     )
     if has_arrow.returncode != 0:
         pytest.skip("the R package arrow is not installed, so the README's R recipe is not run")
-    recipe = readme_blocks("r")[0]
-    script = run_folder / "recipe.R"
-    script.write_text(recipe, encoding="utf-8")
-    result = subprocess.run(
-        [rscript, str(script)], cwd=run_folder, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_readme_r_block(rscript, 0, run_folder)
     events = [json.loads(line) for line in (run_folder / "out/events.jsonl").open()]
     assert events[0]["label"] in result.stdout and events[0]["source"][0]["identifier_text"] in (
         result.stdout
@@ -117,13 +122,7 @@ def test_base_r_recipe_reads_the_csv_tables(run_folder):
     rscript = shutil.which("Rscript")
     if rscript is None:
         pytest.skip("Rscript is not installed, so the README's base-R recipe is not run")
-    recipe = readme_blocks("r")[1]
-    script = run_folder / "recipe_base.R"
-    script.write_text(recipe, encoding="utf-8")
-    result = subprocess.run(
-        [rscript, str(script)], cwd=run_folder, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_readme_r_block(rscript, 1, run_folder)
     actors = (run_folder / "out/passages.actors.csv").read_text(encoding="utf-8").splitlines()
     dyads = (run_folder / "out/passages.dyads.csv").read_text(encoding="utf-8").splitlines()
     assert len(actors) > 1 and len(dyads) > 1  # the toy run names actors and dyads
