@@ -576,7 +576,8 @@ def holder_accuracy(
     """
     from collections import defaultdict
 
-    from pipeline.parties import attribute_parties, join_context
+    from pipeline.parties import attribute_parties
+    from pipeline.party_spans import join_context
 
     by_doc = defaultdict(list)
     for statement in statements:

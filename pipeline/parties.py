@@ -105,10 +105,9 @@ def _words_match(word: str, alias_word: str) -> bool:
     if word == alias_word:
         return True
     shorter, longer = sorted((word, alias_word), key=len)
-    return (
-        len(shorter) >= PREFIX_LETTERS
-        and longer.startswith(shorter[:PREFIX_LETTERS])
-        and (longer.startswith(shorter[: max(PREFIX_LETTERS, len(shorter) - 1)]))
+    # At least PREFIX_LETTERS letters shared, and all of the shorter word but its last letter.
+    return len(shorter) >= PREFIX_LETTERS and longer.startswith(
+        shorter[: max(PREFIX_LETTERS, len(shorter) - 1)]
     )
 
 
@@ -144,10 +143,8 @@ def canonical_party(span: str, nearby: str, actors: ActorDictionary) -> str:
         return ""
     named = {m.actor for m in actors.mentions(nearby)}
     proper = any(w[:1].isupper() for w in _WORD.findall(span) if w.lower() in words)
-    scores: dict[str, tuple[int, bool]] = {}
-    for actor in _candidate_actors(words, actors):
-        aliases = actors.aliases[actor]
-        count, last = max(_alias_score(words, alias) for alias in [actor, *aliases])
+    scores = {}
+    for actor, (count, last) in _actor_scores(words, actors).items():
         unmistakable = count == len(words) and last and (len(words) >= 2 or proper)
         if count and (actor in named or unmistakable):
             scores[actor] = (count, last)
@@ -170,18 +167,24 @@ def _outside_mentions(span: str, mentions) -> str:
     return " ".join(parts)
 
 
+def _actor_scores(words: Sequence[str], actors: ActorDictionary) -> dict[str, tuple[int, bool]]:
+    """Each candidate actor's best alias score for `words` (`_alias_score`: words matched, then
+    the alias's last word among them)."""
+    return {
+        actor: max(_alias_score(words, alias) for alias in [actor, *actors.aliases[actor]])
+        for actor in _candidate_actors(words, actors)
+    }
+
+
 def _full_match(words: Sequence[str], actors: ActorDictionary, exclude: str) -> str:
     """The one actor (not `exclude`) an alias of which has every word and ends with one of
     them, or ""."""
-    found = []
-    for actor in _candidate_actors(words, actors):
-        if actor == exclude:
-            continue
-        for alias in [actor, *actors.aliases[actor]]:
-            count, last = _alias_score(words, alias)
-            if count == len(words) and last:
-                found.append(actor)
-                break
+    full = (len(words), True)
+    found = [
+        actor
+        for actor, score in _actor_scores(words, actors).items()
+        if score == full and actor != exclude
+    ]
     return found[0] if len(found) == 1 else ""
 
 
