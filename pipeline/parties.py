@@ -122,7 +122,9 @@ def _alias_score(words: Sequence[str], alias: str) -> tuple[int, bool]:
     return len(matched), any(_words_match(w, alias_words[-1]) for w in matched)
 
 
-def canonical_party(span: str, nearby: str, actors: ActorDictionary) -> str:
+def canonical_party(
+    span: str, nearby: str, actors: ActorDictionary, document: Sequence[str] = ()
+) -> str:
     """The canonical actor `span` names, "" when it names none (see the module docstring).
 
     An alias inside the span decides. Otherwise an actor whose aliases share the span's content
@@ -141,7 +143,7 @@ def canonical_party(span: str, nearby: str, actors: ActorDictionary) -> str:
         return whole or direct[0].actor
     if not words:
         return ""
-    named = {m.actor for m in actors.mentions(nearby)}
+    named = {m.actor for m in actors.mentions(nearby)} | set(document)
     proper = any(w[:1].isupper() for w in _WORD.findall(span) if w.lower() in words)
     scores = {}
     for actor, (count, last) in _actor_scores(words, actors).items():
@@ -270,7 +272,9 @@ def speech_subject(text: str) -> str:
     return "" if subject.lower() in _NOT_SUBJECTS else subject
 
 
-def rules_holder(text: str, context: Sequence[str], actors: ActorDictionary) -> tuple[str, str]:
+def rules_holder(
+    text: str, context: Sequence[str], actors: ActorDictionary, document: Sequence[str] = ()
+) -> tuple[str, str]:
     """The holder by rules, and the speaker's words when they name no known actor.
 
     The speaker of reported speech comes first: a name the dictionary can resolve as written
@@ -289,8 +293,8 @@ def rules_holder(text: str, context: Sequence[str], actors: ActorDictionary) -> 
                         return attribute_holder(sentence, actors), ""
         else:
             head = _HEAD_END.sub("", subject)
-            actor = canonical_party(head, nearby, actors) or canonical_party(
-                subject, nearby, actors
+            actor = canonical_party(head, nearby, actors, document) or canonical_party(
+                subject, nearby, actors, document
             )
             if actor:
                 return actor, ""
@@ -319,6 +323,7 @@ def attribute_parties(
     actors: ActorDictionary,
     found=None,
     min_score: float = 0.5,
+    document: Sequence[str] = (),
 ) -> Parties:
     """Holder and target of one passage: from the extractor's spans (`found`, a (holder span,
     target span) pair from `PartyExtractor.extract`) where it is sure, else from the rules.
@@ -329,6 +334,8 @@ def attribute_parties(
         actors: the actor dictionary.
         found: the extractor's spans for (join_context(context), text), or None: rules only.
         min_score: the span score under which the rules decide instead.
+        document: the parties the whole document names, most often first
+            (`actors.document_parties`): the rules' fallback for the target.
     """
     holder_span, target_span = found if found is not None else (None, None)
     joined = join_context(context)
@@ -342,7 +349,7 @@ def attribute_parties(
             holder_text, text, context, actors, excluded=""
         )
     else:
-        holder, holder_text = rules_holder(text, context, actors)
+        holder, holder_text = rules_holder(text, context, actors, document)
     if target_span is not None and target_span.score >= min_score:
         target_text = words_of(target_span)
         target = mention_under(target_span, joined, text, actors) or resolve_span(
@@ -351,7 +358,7 @@ def attribute_parties(
         if target == holder:
             target = ""
     else:
-        target = attribute_target(text, actors, holder or UNKNOWN, context)
+        target = attribute_target(text, actors, holder or UNKNOWN, context, document)
         target_text = ""
     return Parties(holder, holder_text, target, target_text)
 
@@ -372,7 +379,9 @@ def attribute_stance_rows(
     )
     for index, spans in zip(stance, found, strict=True):
         passage = passages[index]
-        parties = attribute_parties(passage.text, passage.context, actors, spans, min_score)
+        parties = attribute_parties(
+            passage.text, passage.context, actors, spans, min_score, passage.document_parties
+        )
         rows[index].update(
             holder=parties.holder,
             holder_text=parties.holder_text,

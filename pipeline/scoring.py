@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.actors import ActorDictionary
+from pipeline.actors import ActorDictionary, document_parties
 from pipeline.articles import Document
 from pipeline.context import passage_contexts
 from pipeline.decision import decide_labels
@@ -63,6 +63,13 @@ def document_passages(
     sentence_starts = [s.start for s in sentences]
     first_sentence = text[sentences[0].start : sentences[0].end] if sentences else ""
     headline_text = document.title or first_sentence
+    # The headline names the main parties too; counted once when it opens the text as well.
+    counted = (
+        text
+        if not document.title or text.startswith(document.title)
+        else f"{document.title}\n{text}"
+    )
+    named = document_parties(counted, actors)
     result = []
     for index, span in enumerate(spans):
         passage_text = text[span.start : span.end]
@@ -71,7 +78,7 @@ def document_passages(
         first = bisect.bisect_left(sentence_starts, span.start)
         context_from = max(0, first - options.holder_context_sentences)
         context = [text[s.start : s.end] for s in sentences[context_from:first]]
-        parties = attribute_parties(passage_text, context, actors)
+        parties = attribute_parties(passage_text, context, actors, document=named)
         result.append(
             Passage(
                 doc_id=document.doc_id,
@@ -88,6 +95,7 @@ def document_passages(
                 target=parties.target,
                 context=tuple(context),
                 holder_text=parties.holder_text,
+                document_parties=named,
             )
         )
     return result

@@ -261,7 +261,7 @@ def test_target_accuracy_counts_matched_stance_passages_with_a_gold_target(tmp_p
     assert [m.target for m in matched["fake"]] == [
         "United States",
         "Afghan Government",
-        "Afghan Government",  # from the context; its gold sentence names no target
+        "Taliban",  # the article's other main party; its gold sentence names no target
     ]
     overall = results["fake"]["all"]
     assert overall["n_true_stance_calls"] == 3

@@ -546,3 +546,53 @@ def test_party_training_problems_are_refused_before_the_stance_model_trains(
         "parties.enabled: the party extractor finds holder spans with the actor dictionary, and "
         "configs/actors.yaml is not found; set predict.actors to a dictionary file"
     )
+
+
+def _passage_parties(actors, text: str, title: str = "") -> list[tuple[str, str]]:
+    """(holder, target) of every sentence of an article, as `stance predict` attributes them."""
+    from pipeline.documents import Document
+    from pipeline.scoring import SegmentOptions, document_passages
+
+    document = Document(doc_id="d", text=text, title=title)
+    return [(p.holder, p.target) for p in document_passages(document, SegmentOptions(), actors)]
+
+
+def test_a_target_the_passage_does_not_cue_is_the_other_side_the_article_keeps_naming(actors):
+    # The mediators are the only other party the last sentence names; the article is about the
+    # army and the RSF, so the army's refusal is toward the RSF, not toward the African Union.
+    text = (
+        "The RSF shelled Omdurman again on Monday. "
+        "Sudan's army said the RSF had broken the truce. "
+        "Envoys say the RSF wants a new round. "
+        "Sudan's army said there would be no talks as African Union mediators arrived."
+    )
+    assert _passage_parties(actors, text)[-1] == ("Sudanese Armed Forces", "Rapid Support Forces")
+
+
+def test_a_target_cued_in_the_passage_still_wins_over_the_article(actors):
+    text = (
+        "The RSF shelled Omdurman again on Monday. "
+        "The RSF said the army had broken the truce. "
+        "Sudan's army said it was ready to talk with the African Union."
+    )
+    assert _passage_parties(actors, text)[-1] == ("Sudanese Armed Forces", "African Union")
+
+
+def test_a_descriptive_speaker_is_the_party_the_article_named_before_the_context(actors):
+    # "opposition" alone is not unmistakable; the Syrian opposition, named four sentences
+    # earlier (outside the three-sentence context), is the only opposition in the article.
+    text = (
+        "The Syrian opposition met in Riyadh on Thursday. "
+        "Fighting continued near Aleppo. "
+        "Aid convoys were stopped at the border. "
+        "The weather delayed flights. "
+        "A senior opposition representative said they would not go to Geneva."
+    )
+    holder, _ = _passage_parties(actors, text)[-1]
+    assert holder == "Syrian Opposition"
+
+
+def test_an_article_that_names_no_party_gives_no_holder_and_no_target(actors):
+    text = "Talks were due to start on Friday. A spokesman said they would attend if invited."
+    # "unknown" is the rules' name for no holder (README "Holders").
+    assert _passage_parties(actors, text, title="Talks delayed") == [("unknown", "")] * 2

@@ -87,9 +87,15 @@ class ShardScorer:
 
         rows = []
         for passages in batch["passages"]:
-            # JSON turns the context tuple into a list; Passage is frozen and hashed by value.
+            # JSON turns tuples into lists; Passage is frozen and hashed by value.
             shard = [
-                Passage(**{**record, "context": tuple(record.get("context", ()))})
+                Passage(
+                    **{
+                        **record,
+                        "context": tuple(record.get("context", ())),
+                        "document_parties": tuple(record.get("document_parties", ())),
+                    }
+                )
                 for record in json.loads(passages)
             ]
             # JSON keeps floats exactly (shortest repr round-trips), so rows arrive unchanged.

@@ -108,6 +108,8 @@ class Passage:
     context: tuple[str, ...] = ()
     holder_text: str = ""  # the extractor's words for the holder (`pipeline.parties`)
     target_text: str = ""
+    # The parties the whole document names, most often first (`actors.document_parties`).
+    document_parties: tuple[str, ...] = ()
 
 
 def document_metadata(document) -> dict:
