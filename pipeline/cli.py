@@ -168,6 +168,13 @@ def train(config_path: str, overrides: tuple[str, ...], output: str | None, quie
     help="With --cv: cross-validate the baselines only (fast), with the chosen grouping.",
 )
 @click.option(
+    "--cv-max-folds",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --cv: run only the first N folds (with --cv conflict: the N conflicts with the "
+    "most statements); each fine-tuned fold is a whole training run.",
+)
+@click.option(
     "--output",
     type=click.Path(file_okay=False),
     help="Report folder [default: <evaluate.report_dir>/<run_name>].",
@@ -199,6 +206,7 @@ def evaluate(
     data_paths,
     cv,
     cv_baselines_only,
+    cv_max_folds,
     output,
     no_gate,
     allow_changed_corpus,
@@ -238,6 +246,8 @@ def evaluate(
                 )
             click.echo(f"curve: {folder / 'learning_curve.png'}")
             return
+        if cv_max_folds and not cv:
+            raise click.UsageError("--cv-max-folds needs --cv")
         if config_path:
             config = load_config(config_path, _overrides(overrides))
             model_dir = model_dir or str(Path("models") / config.run_name / "model-best")
@@ -254,6 +264,7 @@ def evaluate(
                 articles_folder=articles_dir,
                 cv_by="conflict" if cv == "conflict" else "doc_id",
                 allow_changed_corpus=allow_changed_corpus,
+                cv_max_folds=cv_max_folds,
             )
             folder = Path(output or Path(config.evaluate.report_dir) / config.run_name)
             for name, baseline in baselines.items():

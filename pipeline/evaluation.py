@@ -12,6 +12,7 @@ import logging
 import math
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,15 +188,17 @@ def fit_baselines(
     return {name: train_baseline(name, texts, labels, seed, base_model, embedder) for name in names}
 
 
-def _cv_folds(config: Config, ordered: Sequence[Statement], by: str):
-    """(name, train indices, test indices) per fold.
+def _cv_folds(config: Config, ordered: Sequence[Statement], by: str, max_folds: int | None = None):
+    """(name, train indices, test indices) per fold, at most `max_folds` of them.
 
     `doc_id`: grouped, stratified k-fold. `conflict`: leave one conflict out, the closest the
     corpus gets to a conflict the model has never seen; statements outside any conflict
-    (ordinary news) always stay in training.
+    (ordinary news) always stay in training. Conflicts are left out largest first (most
+    statements, then by name), so `max_folds` keeps the folds with the most test statements.
     """
     if by == "conflict":
-        conflicts = sorted({s.conflict for s in ordered if s.conflict})
+        sizes = Counter(s.conflict for s in ordered if s.conflict)
+        conflicts = sorted(sizes, key=lambda c: (-sizes[c], c))[:max_folds]
         for conflict in conflicts:
             test = np.asarray([i for i, s in enumerate(ordered) if s.conflict == conflict])
             train = np.asarray([i for i, s in enumerate(ordered) if s.conflict != conflict])
@@ -210,6 +213,8 @@ def _cv_folds(config: Config, ordered: Sequence[Statement], by: str):
         np.zeros(len(ordered)), [s.label for s in ordered], [s.doc_id for s in ordered]
     )
     for fold, (train_idx, test_idx) in enumerate(split):
+        if max_folds is not None and fold >= max_folds:
+            return
         yield str(fold), train_idx, test_idx
 
 
@@ -220,18 +225,21 @@ def cross_validate(
     embedder: SentenceEmbedder | None = None,
     progress: bool = True,
     by: str = "doc_id",
+    max_folds: int | None = None,
 ) -> dict:
     """Cross-validation of the baselines, and of the fine-tuned model if asked.
 
     `by="doc_id"`: grouped, stratified k-fold; `by="conflict"`: leave one conflict out. In each
     fold the held-out statements are the test set; the fine-tuned model draws its dev set (for
     early stopping, calibration and the decision rule) from the remaining documents, baselines
-    train on all of them.
+    train on all of them. `max_folds` runs only the first folds (the largest conflicts): a
+    fine-tuned fold costs a whole training run.
     """
     ordered = sorted(statements, key=lambda s: s.id)
     per_model: dict[str, list[float]] = {}
     fold_names = []
-    for fold, (name, train_idx, test_idx) in enumerate(_cv_folds(config, ordered, by)):
+    folds = _cv_folds(config, ordered, by, max_folds)
+    for fold, (name, train_idx, test_idx) in enumerate(folds):
         fold_names.append(name)
         train_part = [ordered[i] for i in train_idx]
         test_part = [ordered[i] for i in test_idx]
@@ -494,6 +502,7 @@ def evaluate_run(
     articles_folder: str | Path | None = None,
     cv_by: str = "doc_id",
     allow_changed_corpus: bool = False,
+    cv_max_folds: int | None = None,
 ) -> tuple[dict, list[ScoredModel], list[Statement], dict]:
     """Evaluate a trained model and the configured baselines on the config's test split.
 
@@ -564,7 +573,9 @@ def evaluate_run(
             **comparison,
         },
         "cross_validation": (
-            cross_validate(config, statements, finetuned_cv, embedder, progress, by=cv_by)
+            cross_validate(
+                config, statements, finetuned_cv, embedder, progress, cv_by, cv_max_folds
+            )
             if cross_validation or finetuned_cv
             else None
         ),

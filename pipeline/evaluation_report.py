@@ -65,6 +65,11 @@ def comparison_markdown(report: dict) -> str:
         lines += [
             "",
             f"## Cross-validation ({cv['folds']} folds grouped by {cv['groups']})",
+            *(
+                ["", "Left out in turn: " + ", ".join(cv["fold_names"]) + "."]
+                if cv["groups"] == "conflict"
+                else []
+            ),
             "",
             "| model | macro-F1 mean | std | per fold |",
             "|---|---|---|---|",

@@ -370,6 +370,14 @@ def test_leave_one_conflict_out_tests_each_conflict_and_always_trains_on_ordinar
         result["models"]["tfidf_lr"]["macro_f1_mean"]
         > result["models"]["majority"]["macro_f1_mean"]
     )
+    # A fine-tuned fold is a whole training run: --cv-max-folds keeps the largest conflicts.
+    yemen = [s for s in statements if s.conflict == "Yemen"]
+    more = [s.model_copy(update={"id": s.id + "b", "doc_id": s.doc_id + "b"}) for s in yemen]
+    result = cross_validate(
+        config, statements + more, include_finetuned=False, by="conflict", max_folds=2
+    )
+    assert result["fold_names"] == ["Yemen", "Iran"]
+    assert len(result["models"]["tfidf_lr"]["per_fold"]) == 2
 
 
 def test_evaluate_refuses_a_model_trained_on_another_corpus(trained_toy_model, tmp_path):
