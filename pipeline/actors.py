@@ -596,9 +596,10 @@ def holder_accuracy(
 
     Each statement gets the statements before it in its document as context (seed articles by
     offset, authored stories by id, which are written in article order), as `stance predict`
-    gives a passage its preceding sentences, and the parties its document's statements name. `none` statements have no holder and are not
-    counted. The target is attributed as `stance predict` does, from the predicted holder, and
-    measured on statements with a non-empty `target`.
+    gives a passage its preceding sentences, and the parties its document's statements name (as
+    predict counts an article's). `none` statements have no holder and are not counted. The
+    target is attributed as `stance predict` does, from the predicted holder, and measured on
+    statements with a non-empty `target`.
 
     Args:
         parties: a `parties.PartyAttribution` (a model folder's party extractor): measure it
