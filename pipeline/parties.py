@@ -132,6 +132,7 @@ def canonical_party(
     unmistakable: every content word matched, the alias's last word among them, and either two
     words or a proper name ("Syria's opposition", "Mr Abbas"; not "the army" or "the North"
     alone). The most words matched wins, then the alias's last word; a tie is no answer.
+    `document`: the parties the whole article names, which count as named nearby.
     """
     direct = actors.mentions(span)
     words = content_words(span)
@@ -335,7 +336,9 @@ def attribute_parties(
         found: the extractor's spans for (join_context(context), text), or None: rules only.
         min_score: the span score under which the rules decide instead.
         document: the parties the whole document names, most often first
-            (`actors.document_parties`): the rules' fallback for the target.
+            (`actors.document_parties`): they name a descriptive speaker ("an opposition
+            representative") as the context does, and the target falls back to the first of
+            them that is not the holder.
     """
     holder_span, target_span = found if found is not None else (None, None)
     joined = join_context(context)
